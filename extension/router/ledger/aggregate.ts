@@ -1,0 +1,184 @@
+import { TIER_ORDER, isTierName, type TierName } from '../tiers';
+import type { LedgerCalendar } from './calendar';
+import type { CallRecord, DecisionRecord, LedgerRecord, SpendBucket, SpendTotals } from './records';
+
+/** How many recent calls and decisions a month keeps in memory for the panel. */
+export const RECENT_RECORDS_CAPACITY = 500;
+
+export function emptyBucket(): SpendBucket {
+  return { costUsd: 0, frontierCostUsd: 0, calls: 0, inputTokens: 0, outputTokens: 0, unpricedCalls: 0 };
+}
+
+function copyBucket(bucket: SpendBucket): SpendBucket {
+  return { ...bucket };
+}
+
+function addCall(bucket: SpendBucket, call: CallRecord): void {
+  bucket.costUsd += call.costUsd;
+  bucket.frontierCostUsd += call.frontierCostUsd || 0;
+  bucket.calls += 1;
+  bucket.inputTokens += call.inputTokens || 0;
+  bucket.outputTokens += call.outputTokens || 0;
+  if (call.unpriced) bucket.unpricedCalls += 1;
+}
+
+function bucketsByTier(): Record<TierName, SpendBucket> {
+  const byTier = {} as Record<TierName, SpendBucket>;
+  for (const tier of TIER_ORDER) byTier[tier] = emptyBucket();
+  return byTier;
+}
+
+function copyByTier(byTier: Record<TierName, SpendBucket>): Record<TierName, SpendBucket> {
+  const copy = {} as Record<TierName, SpendBucket>;
+  for (const tier of TIER_ORDER) copy[tier] = copyBucket(byTier[tier]);
+  return copy;
+}
+
+interface DaySpend {
+  total: SpendBucket;
+  byTier: Record<TierName, SpendBucket>;
+}
+
+/** A reserve record not yet closed by a call or a release. */
+export interface OpenReservation {
+  reservationId: string;
+  tier: string;
+  amountUsd: number;
+  pid: number;
+  host: string | undefined;
+  expiresAt: number;
+}
+
+/** Whether an open reservation's process still runs; false drops the reservation for good. */
+export type ReservationHolderCheck = (reservation: OpenReservation) => boolean;
+
+/** Fixed-size buffer of the newest items. */
+export class RecentRing<T> {
+  private readonly items: (T | undefined)[];
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  push(item: T): void {
+    this.items[this.next] = item;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Newest first, at most `limit`, only those `accept` keeps. */
+  newest(limit: number, accept?: (item: T) => boolean): T[] {
+    const out: T[] = [];
+    for (let i = 1; i <= this.size && out.length < limit; i++) {
+      const item = this.items[(this.next - i + this.capacity) % this.capacity] as T;
+      if (!accept || accept(item)) out.push(item);
+    }
+    return out;
+  }
+}
+
+/** Everything a month file adds up to, built record by record in file order. */
+export class MonthSpend {
+  readonly thisMonth = emptyBucket();
+  readonly monthByTier = bucketsByTier();
+  readonly monthByModel = new Map<string, SpendBucket>();
+  readonly monthByDay = new Map<string, DaySpend>();
+  readonly openReservations = new Map<string, OpenReservation>();
+  readonly recentCalls = new RecentRing<CallRecord>(RECENT_RECORDS_CAPACITY);
+  readonly recentDecisions = new RecentRing<DecisionRecord>(RECENT_RECORDS_CAPACITY);
+  recordCount = 0;
+
+  constructor(
+    readonly month: string,
+    private readonly calendar: LedgerCalendar,
+  ) {}
+
+  apply(record: LedgerRecord): void {
+    this.recordCount++;
+    switch (record.type) {
+      case 'call':
+        this.applyCall(record);
+        break;
+      case 'reserve':
+        this.openReservations.set(record.reservationId, {
+          reservationId: record.reservationId,
+          tier: record.tier,
+          amountUsd: record.amountUsd,
+          pid: record.pid,
+          host: record.host,
+          expiresAt: record.expiresAt,
+        });
+        break;
+      case 'release':
+        this.openReservations.delete(record.reservationId);
+        break;
+      case 'decision':
+        this.recentDecisions.push(record);
+        break;
+    }
+  }
+
+  private applyCall(call: CallRecord): void {
+    if (call.reservationId !== undefined) this.openReservations.delete(call.reservationId);
+    this.recentCalls.push(call);
+    addCall(this.thisMonth, call);
+    const tier = isTierName(call.tier) ? call.tier : undefined;
+    if (tier) addCall(this.monthByTier[tier], call);
+
+    let modelBucket = this.monthByModel.get(call.model);
+    if (!modelBucket) this.monthByModel.set(call.model, (modelBucket = emptyBucket()));
+    addCall(modelBucket, call);
+
+    const day = this.calendar.dayOf(call.ts);
+    let daySpend = this.monthByDay.get(day);
+    if (!daySpend) this.monthByDay.set(day, (daySpend = { total: emptyBucket(), byTier: bucketsByTier() }));
+    addCall(daySpend.total, call);
+    if (tier) addCall(daySpend.byTier[tier], call);
+  }
+
+  /** Carries a previous month's still-open reservations over a month boundary. */
+  adoptOpenReservations(previous: MonthSpend, nowMs: number): void {
+    for (const [id, reservation] of previous.openReservations) {
+      if (reservation.expiresAt > nowMs && !this.openReservations.has(id)) this.openReservations.set(id, reservation);
+    }
+  }
+
+  /**
+   * The totals for `day`. Expired reservations and those whose process is gone are dropped here, so they stop
+   * counting even if their call is never settled.
+   */
+  totals(day: string, nowMs: number, holderAlive: ReservationHolderCheck): SpendTotals {
+    let openReservedUsd = 0;
+    const openReservedByTierUsd = {} as Record<TierName, number>;
+    for (const tier of TIER_ORDER) openReservedByTierUsd[tier] = 0;
+    for (const [id, reservation] of this.openReservations) {
+      if (reservation.expiresAt <= nowMs || !holderAlive(reservation)) {
+        this.openReservations.delete(id);
+        continue;
+      }
+      openReservedUsd += reservation.amountUsd;
+      if (isTierName(reservation.tier)) openReservedByTierUsd[reservation.tier] += reservation.amountUsd;
+    }
+
+    const todaySpend = this.monthByDay.get(day);
+    const monthByModel: Record<string, SpendBucket> = {};
+    for (const [model, bucket] of this.monthByModel) monthByModel[model] = copyBucket(bucket);
+    const monthByDay: Record<string, SpendBucket> = {};
+    for (const [key, spend] of this.monthByDay) monthByDay[key] = copyBucket(spend.total);
+
+    return {
+      day,
+      month: this.month,
+      today: todaySpend ? copyBucket(todaySpend.total) : emptyBucket(),
+      thisMonth: copyBucket(this.thisMonth),
+      todayByTier: todaySpend ? copyByTier(todaySpend.byTier) : bucketsByTier(),
+      monthByTier: copyByTier(this.monthByTier),
+      monthByModel,
+      monthByDay,
+      openReservedUsd,
+      openReservedByTierUsd,
+    };
+  }
+}

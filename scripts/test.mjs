@@ -1,0 +1,37 @@
+// `npm test`: type-check, build the VSIX the end-to-end suite installs, then run every test file
+// (unit, wire, e2e) in one `node --test` run so the closing summary counts them all.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const SUITES = ['test/unit', 'test/wire', 'test/e2e'];
+
+function run(command, args) {
+  process.stderr.write(`\n> ${[command, ...args].join(' ')}\n`);
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stderr.write(`\nnpm test: "${[command, ...args].join(' ')}" failed (exit ${result.status ?? result.signal}).\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+const only = process.argv.slice(2);
+const suites = only.length > 0 ? SUITES.filter((suite) => only.some((name) => suite.endsWith(name))) : SUITES;
+const testFiles = suites.flatMap((dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('.test.ts'))
+        .sort()
+        .map((name) => join(dir, name))
+    : [],
+);
+if (testFiles.length === 0) {
+  process.stderr.write(`npm test: no test files found in ${suites.join(', ')}\n`);
+  process.exit(1);
+}
+
+run('npx', ['tsc', '-p', '.', '--noEmit']);
+run('npx', ['tsc', '-p', 'webview', '--noEmit']);
+if (suites.includes('test/e2e')) run('npm', ['run', 'package']);
+else run('npm', ['run', 'build']);
+run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles]);
