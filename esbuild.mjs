@@ -26,7 +26,8 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { cli: 'extension/cli/main.ts' },
+    // The append-rate benchmark runs the ledger child script in several processes.
+    entryPoints: { cli: 'extension/cli/main.ts', ledgerAppendChild: 'extension/router/ledger/appendBenchChild.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

@@ -208,11 +208,17 @@ function kindForReportedError(failure: WireFailure): ProviderErrorKind {
 }
 
 function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10}s`;
+  return `${Number((ms / 1000).toFixed(2))}s`;
 }
 
 function redact(message: string, apiKey: string | undefined): string {
   return apiKey && apiKey.length >= 4 ? message.split(apiKey).join('[redacted key]') : message;
+}
+
+/** The original error, unless it quotes the key: then only its redacted text, so logging the cause cannot leak it. */
+function safeCause(error: unknown, failure: WireFailure | undefined, apiKey: string | undefined): unknown {
+  const text = `${causeChain(error)} ${failure?.providerMessage ?? ''}`;
+  return apiKey && apiKey.length >= 4 && text.includes(apiKey) ? new Error(redact(causeChain(error), apiKey)) : error;
 }
 
 /**
@@ -222,13 +228,14 @@ function redact(message: string, apiKey: string | undefined): string {
 export function toProviderError(error: unknown, context: FailureContext): ProviderError {
   if (error instanceof ProviderError) return error;
   const { endpoint, deadline } = context;
+  let failure: WireFailure | undefined;
   const make = (kind: ProviderErrorKind, summary: string, details: { status?: number; retryAfterMs?: number } = {}) =>
     new ProviderError(
       kind,
       endpoint.provider,
       endpoint.model,
       redact(`${describeEndpoint(endpoint)}: ${summary}`, context.apiKey),
-      { ...details, cause: error },
+      { ...details, cause: safeCause(error, failure, context.apiKey) },
     );
 
   if (deadline.abortCause === 'timeout') {
@@ -236,7 +243,7 @@ export function toProviderError(error: unknown, context: FailureContext): Provid
   }
   if (deadline.abortCause === 'cancelled') return make('cancelled', 'the request was cancelled.');
 
-  const failure = readWireFailure(error, context.responseHeaders);
+  failure = readWireFailure(error, context.responseHeaders);
   const said = failure.providerMessage;
   if (failure.status !== undefined) {
     const status = failure.status;

@@ -1,4 +1,5 @@
 import type { BudgetConfig } from './config';
+import { roundUsd } from './prices';
 import type { SpendTotals } from './ledger/records';
 import type { TierName } from './tiers';
 
@@ -58,16 +59,16 @@ export function findCapViolation(
     return { cap: 'perRequest', capUsd: budgets.perRequestUsd, committedUsd: 0, requestUsd, setting: 'tierwise.budgets.perRequestUsd' };
   }
   const todayCommitted = totals.today.costUsd + totals.openReservedUsd;
-  if (isCap(budgets.dailyUsd) && todayCommitted + requestUsd > budgets.dailyUsd) {
+  if (isCap(budgets.dailyUsd) && roundUsd(todayCommitted + requestUsd) > budgets.dailyUsd) {
     return { cap: 'daily', capUsd: budgets.dailyUsd, committedUsd: todayCommitted, requestUsd, setting: 'tierwise.budgets.dailyUsd' };
   }
   const monthCommitted = totals.thisMonth.costUsd + totals.openReservedUsd;
-  if (isCap(budgets.monthlyUsd) && monthCommitted + requestUsd > budgets.monthlyUsd) {
+  if (isCap(budgets.monthlyUsd) && roundUsd(monthCommitted + requestUsd) > budgets.monthlyUsd) {
     return { cap: 'monthly', capUsd: budgets.monthlyUsd, committedUsd: monthCommitted, requestUsd, setting: 'tierwise.budgets.monthlyUsd' };
   }
   const tierCap = budgets.perTierDailyUsd?.[tier];
   const tierCommitted = totals.todayByTier[tier].costUsd + totals.openReservedByTierUsd[tier];
-  if (isCap(tierCap) && tierCommitted + requestUsd > tierCap) {
+  if (isCap(tierCap) && roundUsd(tierCommitted + requestUsd) > tierCap) {
     return { cap: 'tierDaily', tier, capUsd: tierCap, committedUsd: tierCommitted, requestUsd, setting: `tierwise.budgets.perTierDailyUsd.${tier}` };
   }
   return undefined;
@@ -88,7 +89,8 @@ export function capUsages(totals: SpendTotals, budgets: BudgetConfig): CapUsage[
   const usages: CapUsage[] = [];
   const add = (cap: 'daily' | 'monthly', capUsd: number | null | undefined, spentUsd: number) => {
     if (!isCap(capUsd)) return;
-    const percent = capUsd === 0 ? (spentUsd > 0 ? 100 : 0) : (spentUsd / capUsd) * 100;
+    // Rounded so that $0.60 of $0.80 is exactly 75%, not 74.99999999999999%.
+    const percent = capUsd === 0 ? (spentUsd > 0 ? 100 : 0) : Math.round((spentUsd / capUsd) * 100 * 1e6) / 1e6;
     const level: CapLevel = percent >= 100 ? 'exceeded' : percent >= budgets.softThresholdPercent ? 'warning' : 'ok';
     usages.push({ cap, capUsd, spentUsd, percent, level });
   };

@@ -161,7 +161,7 @@ export function isLocalEndpoint(endpoint: EndpointConfig): boolean {
   if (endpoint.provider === 'ollama') return true;
   try {
     const host = new URL(endpointBaseUrl(endpoint)).hostname;
-    return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+    return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
   } catch {
     return false;
   }

@@ -4,6 +4,8 @@ import { CONFIG_SCHEMA, type JsonSchema } from './configSchema';
 /** One problem in a configuration value, located by its key path (`budgets.dailyUsd`, `tiers.local.endpoints[0].provider`). */
 export interface ConfigProblem {
   path: string;
+  /** The path as keys and indexes, so keys that contain dots (`gpt-4.1`, `agent.review`) stay whole. */
+  segments: (string | number)[];
   message: string;
 }
 
@@ -30,7 +32,8 @@ function describeExpected(schema: JsonSchema): string {
     schema.minimum !== undefined ? `≥ ${schema.minimum}` : '',
     schema.maximum !== undefined ? `≤ ${schema.maximum}` : '',
   ].filter(Boolean);
-  const typeText = types.map((type) => (type === 'integer' ? 'a whole number' : type === 'null' ? 'null' : `a ${type}`));
+  const article = (type: string) => (/^[aeiou]/.test(type) ? 'an' : 'a');
+  const typeText = types.map((type) => (type === 'integer' ? 'a whole number' : type === 'null' ? 'null' : `${article(type)} ${type}`));
   return `${typeText.join(' or ')}${bounds.length ? ` (${bounds.join(', ')})` : ''}`;
 }
 
@@ -66,43 +69,43 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Validates a value against the JSON-schema subset Tierwise uses; returns every problem found. */
-export function validateAgainstSchema(value: unknown, schema: JsonSchema, path = ''): ConfigProblem[] {
+export function validateAgainstSchema(value: unknown, schema: JsonSchema, segments: (string | number)[] = []): ConfigProblem[] {
+  const path = pathText(segments);
   const problems: ConfigProblem[] = [];
-  const at = (child: string | number) =>
-    typeof child === 'number' ? `${path}[${child}]` : path ? `${path}.${child}` : child;
+  const at = (child: string | number) => [...segments, child];
 
   if (schema.type !== undefined) {
     const types = ([] as string[]).concat(schema.type);
     if (!types.some((type) => matchesType(value, type))) {
-      return [{ path, message: `expected ${describeExpected(schema)}, got ${shown(value)}` }];
+      return [{ path, segments, message: `expected ${describeExpected(schema)}, got ${shown(value)}` }];
     }
   }
   if (schema.enum && !schema.enum.includes(value as string)) {
-    return [{ path, message: `expected ${describeExpected(schema)}, got ${shown(value)}` }];
+    return [{ path, segments, message: `expected ${describeExpected(schema)}, got ${shown(value)}` }];
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) problems.push({ path, message: `expected a finite number, got ${shown(value)}` });
+    if (!Number.isFinite(value)) problems.push({ path, segments, message: `expected a finite number, got ${shown(value)}` });
     if ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum)) {
-      problems.push({ path, message: `expected ${describeExpected(schema)}, got ${value}` });
+      problems.push({ path, segments, message: `expected ${describeExpected(schema)}, got ${value}` });
     }
   }
   if (typeof value === 'string' && schema.minLength !== undefined && value.length < schema.minLength) {
-    problems.push({ path, message: 'must not be empty' });
+    problems.push({ path, segments, message: 'must not be empty' });
   }
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) {
-      problems.push({ path, message: `needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}` });
+      problems.push({ path, segments, message: `needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}` });
     }
     if (schema.items) value.forEach((item, index) => problems.push(...validateAgainstSchema(item, schema.items!, at(index))));
   }
   if (typeOf(value) === 'object') {
     const record = value as Record<string, unknown>;
     for (const key of schema.required ?? []) {
-      if (record[key] === undefined) problems.push({ path: at(key), message: 'is required' });
+      if (record[key] === undefined) problems.push({ path: pathText(at(key)), segments: at(key), message: 'is required' });
     }
     const known = Object.keys(schema.properties ?? {});
     for (const [key, child] of Object.entries(record)) {
-      const childSchema = schema.properties?.[key];
+      const childSchema = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
       if (childSchema) {
         problems.push(...validateAgainstSchema(child, childSchema, at(key)));
       } else if (typeof schema.additionalProperties === 'object') {
@@ -110,13 +113,18 @@ export function validateAgainstSchema(value: unknown, schema: JsonSchema, path =
       } else if (schema.additionalProperties === false) {
         const hint = closestKey(key, known);
         problems.push({
-          path: at(key),
+          path: pathText(at(key)),
+          segments: at(key),
           message: `unknown key${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
         });
       }
     }
   }
   return problems;
+}
+
+function pathText(segments: (string | number)[]): string {
+  return segments.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), '');
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeOf(value) === 'object';
@@ -145,13 +153,19 @@ export function parseConfig(raw: unknown, defaults: TierwiseConfig = DEFAULT_CON
   if (raw === undefined || raw === null) return { config: structuredClone(defaults), problems: [] };
   const problems = validateAgainstSchema(raw, CONFIG_SCHEMA);
   if (!isPlainObject(raw)) return { config: structuredClone(defaults), problems };
-  const rejected = new Set(problems.map((problem) => problem.path.split(/[.[]/).slice(0, 2).join('.')));
+  const rejectedTopLevel = new Set(problems.filter((problem) => problem.segments.length <= 1).map((problem) => String(problem.segments[0])));
+  const rejectedChildren = new Map<string, Set<string>>();
+  for (const { segments } of problems) {
+    if (segments.length < 2) continue;
+    const children = rejectedChildren.get(String(segments[0])) ?? new Set<string>();
+    children.add(String(segments[1]));
+    rejectedChildren.set(String(segments[0]), children);
+  }
   const accepted: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    if (rejected.has(key)) continue;
-    accepted[key] = isPlainObject(value)
-      ? Object.fromEntries(Object.entries(value).filter(([child]) => !rejected.has(`${key}.${child}`)))
-      : value;
+    if (rejectedTopLevel.has(key)) continue;
+    const rejected = rejectedChildren.get(key);
+    accepted[key] = isPlainObject(value) && rejected ? Object.fromEntries(Object.entries(value).filter(([child]) => !rejected.has(child))) : value;
   }
   return { config: mergeOver(structuredClone(defaults), accepted), problems };
 }

@@ -12,8 +12,12 @@ export interface RouteRequest {
   stableContext?: string;
   messages: ChatRequest['messages'];
   maxOutputTokens?: number;
-  /** Start no lower than this tier (a plan step marked for a tier, or an escalation). */
+  /** Start no lower than this tier (an escalation, or work that must not go below a tier). */
   minimumTier?: TierName;
+  /** Run on exactly this tier, whatever the routes table says (a plan step marked for a tier). Caps still apply. */
+  tier?: TierName;
+  /** Why `tier` was pinned, for the decision's reason (e.g. "plan step 2"). */
+  tierReason?: string;
 }
 
 /** Everything a decision may depend on besides the request and the config; the decision is pure in these. */
@@ -36,6 +40,8 @@ export interface RoutedDecision {
   estInputTokens: number;
   maxOutputTokens: number;
   reservedUsd: number;
+  /** Set when a cap moved the request to a cheaper tier: what the user should be told. */
+  downgrade?: { from: TierName; to: TierName; because: string };
 }
 
 export interface BlockedDecision {
@@ -71,9 +77,9 @@ export type Decision = RoutedDecision | BlockedDecision | AskDecision | NoEndpoi
 const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 export function routeTierFor(task: TaskKind, config: TierwiseConfig): { tier: TierName; rule: string } {
-  const routed = config.routes[task];
+  const routed = Object.hasOwn(config.routes, task) ? config.routes[task] : undefined;
   if (routed) return { tier: routed, rule: `rule ${task} → ${routed}` };
-  const fallback = config.routes.ask ?? 'mid';
+  const fallback = Object.hasOwn(config.routes, 'ask') ? config.routes.ask : 'mid';
   return { tier: fallback, rule: `no rule for ${task}, using ask's tier → ${fallback}` };
 }
 
@@ -117,15 +123,22 @@ export function firstUsableEndpoint(
   return { skipped };
 }
 
-const percentOf = (violation: CapViolation) =>
-  violation.capUsd > 0 ? `${Math.round(((violation.committedUsd + violation.requestUsd) / violation.capUsd) * 100)}%` : 'reached';
+/** "daily cap 92%" (already committed of the cap), or for the per-request cap "$1.20 > $0.50". */
+const capState = (violation: CapViolation) =>
+  violation.cap === 'perRequest'
+    ? `$${violation.requestUsd.toFixed(2)} > $${violation.capUsd.toFixed(2)}`
+    : violation.capUsd > 0
+      ? `${Math.floor((violation.committedUsd / violation.capUsd) * 100)}%`
+      : 'is $0';
 
 /**
  * Routes one request: the rule's tier (raised to `minimumTier`), the first endpoint there that can hold the
  * prompt, then the caps. Pure: the same request, config and state always give the same decision.
  */
 export function decide(request: RouteRequest, config: TierwiseConfig, state: RoutingState): Decision {
-  const { tier: ruleTier, rule } = routeTierFor(request.task, config);
+  const { tier: ruleTier, rule } = request.tier
+    ? { tier: request.tier, rule: `${request.tierReason ?? request.task} pinned → ${request.tier}` }
+    : routeTierFor(request.task, config);
   const reasons = [rule];
   let tier = ruleTier;
   if (request.minimumTier && TIER_ORDER.indexOf(request.minimumTier) > TIER_ORDER.indexOf(tier)) {
@@ -163,18 +176,25 @@ export function decide(request: RouteRequest, config: TierwiseConfig, state: Rou
   const violation = findCapViolation(state.totals, config.budgets, tier, first.reservedUsd);
   if (!violation) return first;
 
-  const capText = `${capLabel(violation)} ${percentOf(violation)}`;
+  const capText = `${capLabel(violation)} ${capState(violation)}`;
   switch (config.budgets.policy) {
     case 'block':
       return { kind: 'blocked', task: request.task, tier, reason: `${first.reason}; ${capText} → blocked`, violation, estInputTokens: state.estInputTokens };
     case 'ask':
       return { kind: 'ask', task: request.task, tier, reason: `${first.reason}; ${capText} → needs confirmation`, violation, proposed: first, estInputTokens: state.estInputTokens };
     case 'downgrade': {
-      for (let lower = tierBelow(tier); lower; lower = tierBelow(lower)) {
-        const lowerChoice = firstUsableEndpoint(lower, request, config, state);
-        if (!('endpoint' in lowerChoice)) continue;
-        const candidate = routed(lowerChoice, lower, [...reasons, `${capText} → downgraded ${tier} → ${lower}`]);
-        if (!findCapViolation(state.totals, config.budgets, lower, candidate.reservedUsd)) return candidate;
+      // Never below the caller's minimum: an escalation that cannot afford its tier stops instead of going back down.
+      const floor = request.minimumTier ? TIER_ORDER.indexOf(request.minimumTier) : 0;
+      for (let lower = tierBelow(tier); lower && TIER_ORDER.indexOf(lower) >= floor; lower = tierBelow(lower)) {
+        for (let index = 0; index < config.tiers[lower].endpoints.length; index++) {
+          const lowerChoice = firstUsableEndpoint(lower, request, config, state, index);
+          if (!('endpoint' in lowerChoice)) break;
+          index = lowerChoice.index;
+          const candidate = routed(lowerChoice, lower, [...reasons, `${capText} → downgraded ${tier} → ${lower}`]);
+          if (!findCapViolation(state.totals, config.budgets, lower, candidate.reservedUsd)) {
+            return { ...candidate, downgrade: { from: tier, to: lower, because: capText } };
+          }
+        }
       }
       return {
         kind: 'blocked',

@@ -24,13 +24,15 @@ export function summarizeMicros(samples: Float64Array | number[]): LatencySummar
  * Times `Router.decide` (token estimate, ledger totals, rule, context check, worst-case price, caps) over
  * `count` varied requests against a real ledger in a temporary folder, with a daily cap so the cap path runs.
  */
-export function benchDecisions(count = 100_000): LatencySummary {
+export function benchDecisions(count = 100_000): LatencySummary & { meanPromptChars: number } {
   const dir = mkdtempSync(join(tmpdir(), 'tierwise-bench-decide-'));
   const config: TierwiseConfig = { ...structuredClone(DEFAULT_CONFIG), budgets: { ...DEFAULT_CONFIG.budgets, dailyUsd: 5, monthlyUsd: 100 } };
   const ledger = new Ledger({ dir });
   try {
     const router = new Router({ config: () => config, ledger, providers: () => { throw new Error('the decision bench calls no provider'); }, keys: async () => undefined, client: 'cli' });
+    // Prompts from 30 characters to ~13 KB (a small diagnostic to a large diff); estimating tokens is O(length).
     const prompts = Array.from({ length: 64 }, (_, index) => 'const value = compute(input);\n'.repeat(1 + index * 7));
+    const meanPromptChars = prompts.reduce((sum, prompt) => sum + prompt.length, 0) / prompts.length;
     const samples = new Float64Array(count);
     for (let index = 0; index < count; index++) {
       const request = { task: BUILT_IN_TASK_KINDS[index % BUILT_IN_TASK_KINDS.length], messages: [{ role: 'user' as const, content: prompts[index % prompts.length] }] };
@@ -38,7 +40,7 @@ export function benchDecisions(count = 100_000): LatencySummary {
       router.decide(request);
       samples[index] = Number(process.hrtime.bigint() - started) / 1000;
     }
-    return summarizeMicros(samples);
+    return { ...summarizeMicros(samples), meanPromptChars };
   } finally {
     ledger.close();
     rmSync(dir, { recursive: true, force: true });

@@ -68,6 +68,14 @@ const RATE_KEYS = {
 } as const satisfies Record<string, keyof CatalogRates>;
 
 type RateKey = keyof typeof RATE_KEYS;
+
+/**
+ * Price keys for things a Tierwise call never uses (tools, other modalities). Any other key the data adds — a
+ * per-request fee, a separate reasoning price — changes what a text call costs, so an entry carrying one is not
+ * used (the call is flagged unpriced) rather than silently undercounted.
+ */
+const IGNORED_PRICE_KEY = /^(web_searches_kcount|storage_searches_kcount)$|audio|image|video|document/;
+
 type CatalogPrices = Record<string, unknown>;
 interface TieredValue {
   base: number;
@@ -86,12 +94,6 @@ export function findCatalogPrice(kind: ProviderKind, model: string, options: { b
   return undefined;
 }
 
-/** The exact ids a catalog vendor lists (for the coverage table and tests). */
-export function catalogModelIds(catalogProviderId: string): string[] {
-  const provider = findProvider({ providerId: catalogProviderId });
-  return provider ? [...exactIndex(provider).keys()] : [];
-}
-
 function catalogsFor(kind: ProviderKind, baseUrl: string | undefined): Provider[] {
   // A base URL the data recognises pins the vendor: its price list, and no other, applies.
   const byUrl = baseUrl ? findProvider({ providerApiUrl: baseUrl }) : undefined;
@@ -104,7 +106,7 @@ function findModel(provider: Provider, id: string): { entry: ModelInfo; matchedB
   const exact = index.get(id);
   if (exact) return { entry: exact, matchedBy: 'exact' };
 
-  const aliasTarget = KNOWN_ALIASES[id];
+  const aliasTarget = Object.hasOwn(KNOWN_ALIASES, id) ? KNOWN_ALIASES[id] : undefined;
   const aliased = aliasTarget ? index.get(aliasTarget) : undefined;
   if (aliased && matches(aliased.match, id)) return { entry: aliased, matchedBy: 'alias' };
 
@@ -181,14 +183,21 @@ function utcSecondsOfDay(time: string): number | undefined {
 
 /**
  * Flattens per-key tiers into whole-call tiers. An entry with no prices at all is free (the data lists e.g.
- * moderation that way); one without both an input and an output token price is not a chat price Tierwise can use.
+ * moderation that way); one without both an input and an output token price, or with a price key Tierwise
+ * cannot honour, is not a chat price Tierwise can use.
  */
-function toCatalogPrice(catalogProviderId: string, catalogModelId: string, matchedBy: CatalogMatchKind, prices: CatalogPrices): CatalogPrice | undefined {
+function toCatalogPrice(
+  catalogProviderId: string,
+  catalogModelId: string,
+  matchedBy: CatalogMatchKind,
+  prices: CatalogPrices,
+): CatalogPrice | undefined {
   const keys = Object.keys(prices).filter((key) => prices[key] !== undefined);
   if (keys.length === 0) {
     return { catalogProviderId, catalogModelId, matchedBy, rates: { inputPerMTokUsd: 0, outputPerMTokUsd: 0 }, longContextTiers: [] };
   }
   if (prices.input_mtok === undefined || prices.output_mtok === undefined) return undefined;
+  if (keys.some((key) => !Object.hasOwn(RATE_KEYS, key) && !IGNORED_PRICE_KEY.test(key))) return undefined;
 
   const thresholds = new Set<number>();
   for (const key of Object.keys(RATE_KEYS) as RateKey[]) {

@@ -85,7 +85,10 @@ export function lookupPrice(
 
   const catalog = findCatalogPrice(provider, model, options);
   if (!catalog) return undefined;
-  const base = completeRates(provider, catalog.rates);
+  // The vendor bills, not the wire protocol: DeepSeek's Anthropic-format API has no cache-write premium, while
+  // Claude keeps Anthropic's cache pricing wherever it is hosted.
+  const anthropicCaching = catalog.catalogProviderId === 'anthropic' || catalog.catalogModelId.startsWith('claude-');
+  const base = completeRates(anthropicCaching, catalog.rates);
   return {
     provider,
     model,
@@ -96,7 +99,7 @@ export function lookupPrice(
     ...base.rates,
     longContextTiers: catalog.longContextTiers.map((tier) => ({
       abovePromptTokens: tier.abovePromptTokens,
-      ...completeRates(provider, tier.rates).rates,
+      ...completeRates(anthropicCaching, tier.rates).rates,
     })),
     derivedRates: base.derived,
   };
@@ -129,10 +132,9 @@ export function priceCall(endpoint: EndpointConfig, usage: Usage, config: PriceC
 }
 
 /**
- * The most a call can cost, for reservations: every estimated input token at the uncached input price (or the
- * long-context tier's, when the estimate crosses its threshold) plus `maxOutputTokens` at the output price.
- * Cache writes bill above the input price (1.25× or 2× on Anthropic), so a call that writes a large cache can
- * exceed this by that premium on the cached part; the estimate's safety margin covers part of it.
+ * The most a call can cost, for reservations: every estimated input token at the higher of the input and the
+ * 5-minute cache-write price (the router marks the stable prefix for 5-minute caching), using the long-context
+ * tier's rates when the estimate crosses its threshold, plus `maxOutputTokens` at the output price.
  */
 export function worstCaseCostUsd(
   endpoint: EndpointConfig,
@@ -144,7 +146,9 @@ export function worstCaseCostUsd(
   const resolved = resolveForEndpoint(endpoint, config, options.at);
   if (resolved.source === 'local') return 0;
   const rates = ratesForPrompt(resolved.price, estInputTokens);
-  return roundUsd((estInputTokens * rates.inputPerMTokUsd + maxOutputTokens * rates.outputPerMTokUsd) / TOKENS_PER_MTOK);
+  // Tierwise marks the stable prefix for 5-minute caching, so the prompt may bill as a cache write: reserve at that rate.
+  const inputRate = Math.max(rates.inputPerMTokUsd, rates.cacheWrite5mPerMTokUsd);
+  return roundUsd((estInputTokens * inputRate + maxOutputTokens * rates.outputPerMTokUsd) / TOKENS_PER_MTOK);
 }
 
 /**
@@ -181,6 +185,7 @@ function resolveForEndpoint(endpoint: EndpointConfig, config: PriceConfig, at: D
   if (isLocalEndpoint(endpoint)) return { source: 'local' };
   const price = lookupPrice(endpoint.provider, endpoint.model, {}, { baseUrl: endpointBaseUrl(endpoint), at });
   if (price) return { source: 'catalog', price };
+  // A stand-in built like a settings price; `EndpointPricing.source` is what tells callers it is the fallback.
   return { source: 'fallback', price: fromModelPrice(endpoint.provider, endpoint.model, config.budgets.unpricedFallback, 'override') };
 }
 
@@ -190,7 +195,7 @@ function overrideFor(overrides: Record<string, ModelPrice>, model: string): Mode
 
 /** A flat price from settings (overrides and the unpriced fallback have no long-context tiers). */
 function fromModelPrice(provider: ProviderKind, model: string, price: ModelPrice, source: ResolvedPrice['source']): ResolvedPrice {
-  const { rates, derived } = completeRates(provider, price);
+  const { rates, derived } = completeRates(provider === 'anthropic', price);
   return { provider, model, source, ...rates, longContextTiers: [], derivedRates: derived };
 }
 
@@ -199,9 +204,8 @@ function fromModelPrice(provider: ProviderKind, model: string, price: ModelPrice
  * (OpenAI, Gemini, DeepSeek): a cache read with no listed discount bills as ordinary input, and writes are
  * ordinary input, which is how those vendors bill them; a 1-hour write costs what a 5-minute one does.
  */
-function completeRates(provider: ProviderKind, listed: CatalogRates | ModelPrice): { rates: PriceRates; derived: CacheRateName[] } {
+function completeRates(anthropic: boolean, listed: CatalogRates | ModelPrice): { rates: PriceRates; derived: CacheRateName[] } {
   const input = listed.inputPerMTokUsd;
-  const anthropic = provider === 'anthropic';
   const derived: CacheRateName[] = [];
   const pick = (name: CacheRateName, fallback: number): number => {
     const value = listed[name];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ProviderError, promptTokens, ZERO_USAGE, type ChatRequest, type KeyResolver, type ProviderAdapter, type Usage } from '../providers/types';
 import { endpointId, type EndpointConfig, type ProviderKind, type TierwiseConfig } from './config';
 import { BudgetBlockedError, findCapViolation, type CapViolation } from './budget';
-import { decide, firstUsableEndpoint, type AskDecision, type Decision, type RouteRequest, type RoutedDecision } from './decide';
+import { decide, firstUsableEndpoint, routeTierFor, type AskDecision, type Decision, type RouteRequest, type RoutedDecision } from './decide';
 import { EndpointHealth } from './endpointHealth';
 import { NoEndpointError, OverCapDeclinedError, TierExhaustedError } from './errors';
 import { LEDGER_RECORD_VERSION, type CallRecord, type LedgerClient, type LedgerRecord, type ReserveRecord, type SpendTotals } from './ledger/records';
@@ -69,6 +69,8 @@ export interface RunResult {
   model: string;
   /** The decision's reason plus every escalation and fallback after it. */
   reason: string;
+  /** Things the user should be told even on success: a cap downgrade, the local tier being unavailable. */
+  notices: string[];
   verdict: Verdict;
   attempts: AttemptSummary[];
   costUsd: number;
@@ -107,6 +109,7 @@ interface AttemptContext {
   overCapConsent: boolean;
   attempts: AttemptSummary[];
   reasons: string[];
+  notices: string[];
 }
 
 /** A call that returned an answer, not yet judged or recorded. */
@@ -138,17 +141,21 @@ export class Router {
 
   /** The decision for a request right now, without calling anything (`tierwise route`, the UI's preview). */
   decide(request: RouteRequest): Decision {
-    const config = this.deps.config();
+    return this.decideWith(request, this.deps.config(), this.estimate(request).estInputTokens);
+  }
+
+  private decideWith(request: RouteRequest, config: TierwiseConfig, estInputTokens: number): Decision {
     return decide(request, config, {
       totals: this.deps.ledger.totals(),
-      estInputTokens: this.estimate(request).estInputTokens,
+      estInputTokens,
       unavailableEndpointIds: this.health.coolingDown(),
     });
   }
 
   async run(request: RouteRequest, options: RunOptions = {}): Promise<RunResult> {
     const config = this.deps.config();
-    let decision = this.decide(request);
+    const { estInputTokens, rawEstInputTokens } = this.estimate(request);
+    let decision = this.decideWith(request, config, estInputTokens);
     let overCapConsent = false;
     if (decision.kind === 'ask') {
       if (!options.confirmOverCap) {
@@ -182,9 +189,9 @@ export class Router {
       client: this.deps.client,
     });
     this.log(`${request.task} → ${decision.tier} ${decision.endpoint.provider}/${decision.endpoint.model} (${decision.reason}); reserved $${decision.reservedUsd.toFixed(4)}`);
-    const { estInputTokens, rawEstInputTokens } = this.estimate(request);
     return this.climb(
-      { requestId, request, options, config, estInputTokens, rawEstInputTokens, overCapConsent, attempts: [], reasons: [decision.reason] },
+      { requestId, request, options, config, estInputTokens, rawEstInputTokens, overCapConsent, attempts: [], reasons: [decision.reason],
+        notices: decision.downgrade ? [`${decision.downgrade.because}: ${request.task} downgraded from ${decision.downgrade.from} to ${decision.downgrade.to}`] : [] },
       decision,
     );
   }
@@ -205,6 +212,7 @@ export class Router {
         const above = tierAbove(tier);
         if (error instanceof TierExhaustedError && tier === 'local' && above && !last && context.config.localUnavailable === 'nextTier') {
           context.reasons.push(`local tier unavailable → ${above}`);
+          context.notices.push(`The local model did not answer, so ${context.request.task} ran on the ${above} tier (tierwise.localUnavailable: nextTier).`);
           this.log(`${context.request.task}: ${error.message} → ${above}`);
           tier = above;
           startIndex = 0;
@@ -244,6 +252,7 @@ export class Router {
       provider: answer.endpoint.provider,
       model: answer.endpoint.model,
       reason: context.reasons.join('; '),
+      notices: context.notices,
       verdict,
       attempts: context.attempts,
       costUsd: roundUsd(costUsd),
@@ -390,7 +399,7 @@ export class Router {
     const rawEstInputTokens = estimateRequestTokens(request);
     // Calibrate against the endpoint the rule would pick first; the ratio is per endpoint.
     const config = this.deps.config();
-    const first = config.tiers[config.routes[request.task] ?? config.routes.ask ?? 'mid']?.endpoints[0];
+    const first = config.tiers[request.tier ?? routeTierFor(request.task, config).tier].endpoints[0];
     const estInputTokens = first ? this.calibration.corrected(endpointId(first), rawEstInputTokens) : rawEstInputTokens;
     return { estInputTokens, rawEstInputTokens };
   }

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { DisposableOwner } from '../lifecycle';
-import type { FromWebviewMessage, SpendViewState, ToWebviewMessage } from '../../webview/protocol';
+import type { FromWebviewMessage, ToWebviewMessage } from '../../webview/protocol';
+import type { SpendPanelSource } from './spendPanelSource';
 
 /** The "Spend & Routing" sidebar view: a webview app under a strict CSP that talks over the typed protocol. */
 export class SpendViewProvider extends DisposableOwner implements vscode.WebviewViewProvider {
@@ -12,7 +13,7 @@ export class SpendViewProvider extends DisposableOwner implements vscode.Webview
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly currentState: () => SpendViewState,
+    private readonly source: SpendPanelSource,
   ) {
     super();
   }
@@ -35,7 +36,7 @@ export class SpendViewProvider extends DisposableOwner implements vscode.Webview
 
   /** Sends the current state if the view is open and listening. */
   refresh(): void {
-    this.post({ type: 'state', payload: this.currentState() });
+    this.post({ type: 'state', payload: this.source.state() });
   }
 
   private receive(message: FromWebviewMessage): void {

@@ -34,7 +34,7 @@ function copyByTier(byTier: Record<TierName, SpendBucket>): Record<TierName, Spe
   return copy;
 }
 
-interface DaySpend {
+export interface DaySpend {
   total: SpendBucket;
   byTier: Record<TierName, SpendBucket>;
 }
@@ -68,6 +68,10 @@ export class RecentRing<T> {
     if (this.size < this.capacity) this.size++;
   }
 
+  oldestFirst(): T[] {
+    return this.newest(this.size).reverse();
+  }
+
   /** Newest first, at most `limit`, only those `accept` keeps. */
   newest(limit: number, accept?: (item: T) => boolean): T[] {
     const out: T[] = [];
@@ -77,6 +81,18 @@ export class RecentRing<T> {
     }
     return out;
   }
+}
+
+/** MonthSpend as plain JSON, for the sidecar snapshot. */
+export interface MonthSpendJson {
+  recordCount: number;
+  thisMonth: SpendBucket;
+  monthByTier: Record<TierName, SpendBucket>;
+  monthByModel: [string, SpendBucket][];
+  monthByDay: [string, DaySpend][];
+  openReservations: OpenReservation[];
+  recentCalls: CallRecord[];
+  recentDecisions: DecisionRecord[];
 }
 
 /** Everything a month file adds up to, built record by record in file order. */
@@ -136,6 +152,36 @@ export class MonthSpend {
     if (!daySpend) this.monthByDay.set(day, (daySpend = { total: emptyBucket(), byTier: bucketsByTier() }));
     addCall(daySpend.total, call);
     if (tier) addCall(daySpend.byTier[tier], call);
+  }
+
+  toJson(): MonthSpendJson {
+    return {
+      recordCount: this.recordCount,
+      thisMonth: this.thisMonth,
+      monthByTier: this.monthByTier,
+      monthByModel: [...this.monthByModel],
+      monthByDay: [...this.monthByDay],
+      openReservations: [...this.openReservations.values()],
+      recentCalls: this.recentCalls.oldestFirst(),
+      recentDecisions: this.recentDecisions.oldestFirst(),
+    };
+  }
+
+  static fromJson(month: string, calendar: LedgerCalendar, json: MonthSpendJson): MonthSpend {
+    const spend = new MonthSpend(month, calendar);
+    spend.recordCount = json.recordCount;
+    Object.assign(spend.thisMonth, json.thisMonth);
+    for (const tier of TIER_ORDER) Object.assign(spend.monthByTier[tier], json.monthByTier[tier]);
+    for (const [model, bucket] of json.monthByModel) spend.monthByModel.set(model, { ...emptyBucket(), ...bucket });
+    for (const [day, daySpend] of json.monthByDay) {
+      const byTier = bucketsByTier();
+      for (const tier of TIER_ORDER) Object.assign(byTier[tier], daySpend.byTier[tier]);
+      spend.monthByDay.set(day, { total: { ...emptyBucket(), ...daySpend.total }, byTier });
+    }
+    for (const reservation of json.openReservations) spend.openReservations.set(reservation.reservationId, reservation);
+    for (const call of json.recentCalls) spend.recentCalls.push(call);
+    for (const decision of json.recentDecisions) spend.recentDecisions.push(decision);
+    return spend;
   }
 
   /** Carries a previous month's still-open reservations over a month boundary. */

@@ -15,7 +15,11 @@ export class LedgerCalendar {
    * @param timeZone An IANA zone such as `America/New_York`; omitted, the process's local zone (the `TZ`
    * environment variable, else the system's). The process zone is read per lookup but cached per quarter hour.
    */
+  /** The zone days are computed in, by IANA name; snapshots of per-day totals are only valid in the same zone. */
+  readonly zoneId: string;
+
   constructor(readonly timeZone?: string) {
+    this.zoneId = timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local';
     this.formatter = timeZone
       ? new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
       : undefined;

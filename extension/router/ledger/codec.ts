@@ -10,7 +10,8 @@ const NEWLINE_BYTE = 0x0a;
 
 /** One record as one line: the version key first, then the record's own keys, then a newline. */
 export function encodeRecord(record: LedgerRecord): string {
-  return JSON.stringify({ v: LEDGER_RECORD_VERSION, ...record }) + '\n';
+  // Assigning onto an object that already has `v` keeps `v` the first key, whatever the record's key order.
+  return JSON.stringify(Object.assign({ v: LEDGER_RECORD_VERSION }, record)) + '\n';
 }
 
 const RECORD_TYPES = new Set<string>(['decision', 'reserve', 'release', 'call']);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TierName } from '../tiers';
-import type { OpenReservation } from './aggregate';
+import type { MonthSpend, OpenReservation } from './aggregate';
 import { LedgerCalendar, MONTH_KEY_PATTERN } from './calendar';
 import { encodeRecord } from './codec';
 import { LedgerError } from './errors';
@@ -57,6 +57,8 @@ export interface LedgerOptions {
   pid?: number;
   reservationTtlMs?: number;
   lock?: Partial<LockTiming>;
+  /** Keep a sidecar snapshot per month so a cold start does not parse the whole month; default true. */
+  snapshots?: boolean;
 }
 
 export interface ReserveRequest {
@@ -67,13 +69,8 @@ export interface ReserveRequest {
   ttlMs?: number;
 }
 
-export interface Reservation {
-  reservationId: string;
-  requestId: string;
-  tier: TierName;
-  amountUsd: number;
-  expiresAt: number;
-}
+/** A reservation is its reserve record: `reservationId` settles or releases it, `expiresAt` ends it. */
+export type Reservation = ReserveRecord;
 
 /** Returns undefined to allow the reservation, or why not (handed back as `refusal`). */
 export type ReservationCheck<Refusal> = (freshTotals: SpendTotals) => Refusal | undefined;
@@ -103,6 +100,7 @@ export class Ledger {
   private readonly monthFiles = new Map<string, MonthFile>();
   private currentMonth: string | undefined;
   private readonly watchers = new Set<Disposer>();
+  private readonly useSnapshots: boolean;
   private dirReady = false;
 
   constructor(options: LedgerOptions) {
@@ -112,6 +110,7 @@ export class Ledger {
     this.pid = options.pid ?? process.pid;
     this.reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
     this.lockTiming = { ...DEFAULT_LOCK_TIMING, ...options.lock };
+    this.useSnapshots = options.snapshots ?? true;
   }
 
   /** The file holding a month's records, `YYYY-MM.jsonl`. */
@@ -163,8 +162,7 @@ export class Ledger {
         expiresAt: ts + (request.ttlMs ?? this.reservationTtlMs),
       };
       this.append(record);
-      const { reservationId, requestId, tier, amountUsd, expiresAt } = record;
-      return { ok: true, reservation: { reservationId, requestId, tier, amountUsd, expiresAt }, totals };
+      return { ok: true, reservation: record, totals };
     });
   }
 
@@ -264,7 +262,7 @@ export class Ledger {
   private readonly holderAlive = (reservation: OpenReservation): boolean =>
     (reservation.host !== undefined && reservation.host !== LOCAL_HOST) || this.liveness.isAlive(reservation.pid);
 
-  private refreshedCurrent() {
+  private refreshedCurrent(): MonthSpend {
     const nowMs = this.now();
     const file = this.currentMonthFile(this.calendar.monthOf(nowMs), nowMs);
     file.refresh();
@@ -289,7 +287,7 @@ export class Ledger {
   private monthFile(month: string): MonthFile {
     let file = this.monthFiles.get(month);
     if (!file) {
-      file = new MonthFile(this.monthPath(month), month, this.calendar);
+      file = new MonthFile(this.monthPath(month), month, this.calendar, this.useSnapshots);
       this.monthFiles.set(month, file);
     }
     return file;
@@ -331,7 +329,7 @@ function openAppend(path: string, ensureDir: () => void): number {
   } catch (error) {
     // The folder was removed while running (someone cleared their spend history): recreate it.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     return openSync(path, 'a', 0o600);
   }
 }

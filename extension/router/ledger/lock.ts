@@ -13,7 +13,8 @@ export interface LockTiming {
   staleMs: number;
 }
 
-export const DEFAULT_LOCK_TIMING: LockTiming = { timeoutMs: 5000, staleMs: 5000 };
+// A waiter outlasts an abandoned lock: it is taken over after staleMs, well before the wait gives up.
+export const DEFAULT_LOCK_TIMING: LockTiming = { timeoutMs: 10_000, staleMs: 5000 };
 
 /** A takeover guard older than this was left by a process that died during a takeover (which takes microseconds). */
 const TAKEOVER_GUARD_STALE_MS = 1000;
@@ -84,9 +85,13 @@ function tryCreate(lockPath: string, token: string): boolean {
   }
   try {
     writeSync(fd, JSON.stringify(holder));
-  } finally {
+  } catch (error) {
+    // An empty lock would hold everyone off until it went stale.
     closeSync(fd);
+    removeIfPresent(lockPath);
+    throw error;
   }
+  closeSync(fd);
   return true;
 }
 

@@ -19,7 +19,7 @@ export function commitMessageValidator(options: { conventional: boolean }): Vali
     const message = output.replace(/\r\n/g, '\n').trim();
     if (message.length === 0) return fail('empty message');
     if (message.includes('```')) return fail('contains a code fence');
-    if (/^["'`].*["'`]$/s.test(message)) return fail('wrapped in quotes');
+    if (/^(["'`])(?:(?!\1)[\s\S])*\1$/.test(message)) return fail('wrapped in quotes');
     const [subject, second, ...rest] = message.split('\n');
     if (subject.trim().length === 0) return fail('empty subject line');
     if (subject.length > COMMIT_SUBJECT_MAX_CHARS) return fail(`subject is ${subject.length} characters (max ${COMMIT_SUBJECT_MAX_CHARS})`);

@@ -50,7 +50,8 @@ export async function ensureE2eToolchain(): Promise<E2eToolchain> {
 }
 
 function cachedToolchain(chromiumPath: string): E2eToolchain | undefined {
-  if (!fs.existsSync(node22Marker()) || !fs.existsSync(codeServerMarker()) || !fs.existsSync(chromiumPath)) return undefined;
+  const ready = [node22Marker(), codeServerMarker(), path.join(gitExtensionCopyfileDir(), 'package.json'), chromiumPath];
+  if (!ready.every((file) => fs.existsSync(file))) return undefined;
   const node22Dir = node22PackageDir();
   return { node22Dir, node22BinDir: path.join(node22Dir, 'bin'), codeServerEntry: codeServerEntryPath(), chromiumPath };
 }
@@ -138,7 +139,12 @@ const codeServerPackageDir = () => path.join(codeServerRoot(), 'node_modules', '
 const codeServerEntryPath = () => path.join(codeServerPackageDir(), 'out', 'node', 'entry.js');
 
 export async function ensureCodeServer(node22Dir: string): Promise<string> {
-  if (fs.existsSync(codeServerMarker())) return codeServerEntryPath();
+  if (!fs.existsSync(codeServerMarker())) await installCodeServer(node22Dir);
+  await ensureGitExtensionDependency();
+  return codeServerEntryPath();
+}
+
+async function installCodeServer(node22Dir: string): Promise<void> {
   seedRipgrep();
   const root = codeServerRoot();
   const logFile = path.join(root, 'npm-install.log');
@@ -177,7 +183,37 @@ export async function ensureCodeServer(node22Dir: string): Promise<string> {
   }
   fs.writeFileSync(codeServerMarker(), `${new Date().toISOString()}\n`);
   progress(`code-server installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return codeServerEntryPath();
+}
+
+// code-server 4.117.0 ships the built-in git extension without its @vscode/fs-copyfile dependency, so Source
+// Control never finds a repository (coder/code-server#7806). On Linux that package is plain JS over node:fs,
+// so unpacking the version the git extension declares, without its macOS-only native build, is enough.
+const gitExtensionCopyfileVersion = '2.0.0';
+const gitExtensionCopyfileDir = () => path.join(codeServerPackageDir(), 'lib', 'vscode', 'node_modules', '@vscode', 'fs-copyfile');
+
+async function ensureGitExtensionDependency(): Promise<void> {
+  const target = gitExtensionCopyfileDir();
+  if (fs.existsSync(path.join(target, 'package.json'))) return;
+  progress(`adding @vscode/fs-copyfile@${gitExtensionCopyfileVersion} that code-server's git extension needs (coder/code-server#7806)`);
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'tierwise-fs-copyfile-'));
+  try {
+    await runToCompletion('npm', ['pack', '--silent', `@vscode/fs-copyfile@${gitExtensionCopyfileVersion}`, '--pack-destination', staging], {
+      name: `npm pack @vscode/fs-copyfile@${gitExtensionCopyfileVersion}`,
+      env: envWithoutNpmConfig(),
+      cwd: staging,
+      timeoutMs: installTimeoutMs,
+    });
+    const tarball = fs.readdirSync(staging).find((name) => name.endsWith('.tgz'));
+    if (!tarball) throw new Error(`npm pack @vscode/fs-copyfile@${gitExtensionCopyfileVersion} produced no tarball in ${staging}.`);
+    const unpacked = path.join(staging, 'unpacked');
+    fs.mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', path.join(staging, tarball), '-C', unpacked, '--strip-components=1']);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(unpacked, target);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /** The npm_* variables `npm run` exports would leak the repo's npm context into the cache installs. */

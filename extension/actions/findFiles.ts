@@ -1,0 +1,7 @@
+import * as vscode from 'vscode';
+import type { ActionServices } from './routedAction';
+
+// PLACEHOLDER while the action is being written; replaced before this lands.
+export function registerFindFilesAction(_services: ActionServices): vscode.Disposable {
+  return vscode.commands.registerCommand('tierwise.findFiles', () => vscode.window.showWarningMessage('Tierwise: not implemented yet'));
+}

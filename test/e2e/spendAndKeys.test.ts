@@ -1,0 +1,160 @@
+// Money and secrets in the real VS Code: a key set through "Tierwise: Set API Key…" reaches the provider and
+// nowhere else; the status-bar meter moves by exactly the settled cost; a nearly spent daily cap downgrades a
+// frontier request (policy downgrade) or blocks it (policy block), and the UI says so.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_CONFIG } from '../../extension/router/config';
+import { E2E_PRICES, E2E_MODELS, readLedgerRecords, setApiKeyThroughUi, startFakeProviders, type FakeProviderSet } from './harness/fakeProviders';
+import { createSampleWorkspace } from './harness/sampleWorkspace';
+import { extensionUiTimeoutMs, installTimeoutMs, workbenchReadyTimeoutMs } from './harness/timeouts';
+import { outputChannelName, spendStatusBarItemId } from './harness/tierwiseUi';
+import { VSCodeSession } from './harness/vscode';
+import { waitUntil } from './harness/waitUntil';
+
+const testTimeoutMs = 4 * extensionUiTimeoutMs;
+const OPENAI_KEY = `sk-e2e-${randomBytes(12).toString('hex')}`;
+const ANTHROPIC_KEY = `sk-ant-e2e-${randomBytes(12).toString('hex')}`;
+
+// One paid answer on the mid tier (fake OpenAI) with usage chosen so its cost shows at cent precision:
+// 400,000 input tokens × $0.25/M + 10,000 output tokens × $2/M = $0.10 + $0.02 = $0.12.
+const PAID_USAGE = { prompt_tokens: 400_000, completion_tokens: 10_000 };
+const PAID_COST_USD = (400_000 * E2E_PRICES[E2E_MODELS.mid].inputPerMTokUsd + 10_000 * E2E_PRICES[E2E_MODELS.mid].outputPerMTokUsd) / 1e6;
+
+describe('Tierwise spend meter, caps and keys in VS Code', () => {
+  let session: VSCodeSession | undefined;
+  let fakes: FakeProviderSet | undefined;
+  let workspaceRoot: string | undefined;
+
+  before(
+    async () => {
+      fakes = await startFakeProviders();
+      workspaceRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tierwise-e2e-spend-'));
+      const workspaceFolder = createSampleWorkspace(path.join(workspaceRoot, 'sample'));
+      session = await VSCodeSession.start({ workspaceFolder, name: 'spend-and-keys', userSettings: fakes.settings() });
+    },
+    { timeout: installTimeoutMs + 2 * workbenchReadyTimeoutMs },
+  );
+
+  after(async () => {
+    await session?.close();
+    await fakes?.close();
+    if (workspaceRoot) fs.rmSync(workspaceRoot, { recursive: true, force: true });
+  });
+
+  const vscode = (): VSCodeSession => {
+    if (!session) throw new Error('VS Code did not start; see the failure of the before hook.');
+    return session;
+  };
+  const providers = (): FakeProviderSet => fakes!;
+
+  async function ask(question: string): Promise<void> {
+    await vscode().runCommand('Tierwise: Ask…');
+    const input = vscode().quickInputBox();
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(question);
+    await vscode().page.keyboard.press('Enter');
+  }
+
+  async function waitForMeter(pattern: RegExp): Promise<string> {
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = await vscode().statusBarText(spendStatusBarItemId);
+        return pattern.test(text);
+      },
+      { timeoutMs: 15_000, description: `the spend meter to match ${pattern} (last: "${text}")` },
+    );
+    return text;
+  }
+
+  function notification(pattern: RegExp) {
+    return vscode().page.locator('.notification-toast', { hasText: pattern }).first();
+  }
+
+  it('uses a key set through the command for the provider call, and moves the meter by the exact cost', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('key-and-meter', async () => {
+      assert.equal(await waitForMeter(/\$0\.00 today/), '$0.00 today');
+      await setApiKeyThroughUi(vscode(), 'OPENAI_API_KEY', OPENAI_KEY);
+      await setApiKeyThroughUi(vscode(), 'ANTHROPIC_API_KEY', ANTHROPIC_KEY);
+
+      providers().openai.reply({ type: 'answer', text: 'The answer is 42.', usage: PAID_USAGE });
+      await ask('What is the answer?');
+      await providers().openai.waitForRequests(1);
+      const request = providers().openai.requests[0];
+      assert.equal(request.headers.authorization, `Bearer ${OPENAI_KEY}`, 'the stored key reaches the provider');
+
+      assert.equal(PAID_COST_USD, 0.12);
+      assert.equal(await waitForMeter(/\$0\.12 today/), '$0.12 today');
+      const calls = readLedgerRecords(providers().ledgerDir).filter((record) => record.type === 'call');
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0].costUsd, PAID_COST_USD, 'the ledger settles the exact cost');
+      assert.equal(calls[0].model, E2E_MODELS.mid);
+    }),
+  );
+
+  it('keeps the keys out of settings, the output channel and the ledger', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('keys-nowhere', async () => {
+      const settingsText = fs.readFileSync(path.join(vscode().dirs.userDataDir, 'User', 'settings.json'), 'utf8');
+      const outputText = await vscode().outputChannelText(outputChannelName);
+      assert.match(outputText, /OPENAI_API_KEY stored in secret storage/, 'the output channel was read');
+      const ledgerText = fs
+        .readdirSync(providers().ledgerDir)
+        .map((file) => fs.readFileSync(path.join(providers().ledgerDir, file), 'utf8'))
+        .join('\n');
+      assert.ok(ledgerText.length > 0, 'the ledger has records');
+      for (const key of [OPENAI_KEY, ANTHROPIC_KEY]) {
+        for (const [where, text] of [['settings.json', settingsText], ['the output channel', outputText], ['the ledger', ledgerText]]) {
+          assert.equal(text.includes(key), false, `a key appears in ${where}`);
+          assert.equal(text.includes(key.slice(8)), false, `part of a key appears in ${where}`);
+        }
+      }
+    }),
+  );
+
+  it('downgrades a frontier request when the daily cap is nearly spent, and says so', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('downgrade', async () => {
+      // $0.12 spent of a $0.13 cap: a frontier answer's worst case (4,096 output tokens at $15/M alone is $0.06) does
+      // not fit, a mid answer's (2,048 × $2/M ≈ $0.004) does.
+      vscode().writeUserSettings(
+        providers().settings({
+          'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
+          'tierwise.budgets.dailyUsd': 0.13,
+          'tierwise.budgets.policy': 'downgrade',
+        }),
+      );
+      await waitForMeter(/\$0\.12 \/ \$0\.13/);
+      const meterClass = await vscode().statusBarItem(spendStatusBarItemId).getAttribute('class');
+      assert.match(meterClass ?? '', /warning-kind/, 'the meter shows the warning colour past the soft threshold');
+
+      providers().openai.reply({ type: 'answer', text: 'Downgraded answer.', usage: { prompt_tokens: 100, completion_tokens: 10 } });
+      await ask('Plan something big');
+      await notification(/downgraded from frontier to mid/).waitFor({ state: 'visible', timeout: 20_000 });
+      await providers().openai.waitForRequests(2);
+      assert.equal(providers().anthropic.requests.length, 0, 'the frontier provider was not called');
+      const decisions = readLedgerRecords(providers().ledgerDir).filter((record) => record.type === 'decision');
+      assert.match(String(decisions.at(-1)?.reason), /daily cap 9\d% → downgraded frontier → mid/);
+    }),
+  );
+
+  it('blocks the request under policy block, naming the cap and the setting', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('block', async () => {
+      vscode().writeUserSettings(
+        providers().settings({
+          'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
+          'tierwise.budgets.dailyUsd': 0.13,
+          'tierwise.budgets.policy': 'block',
+        }),
+      );
+      await vscode().waitForOutputChannelText(outputChannelName, /Settings applied: .*ask→frontier.*policy block/);
+      const openaiBefore = providers().openai.requests.length;
+      await ask('Plan something else');
+      await notification(/daily cap \$0\.13.*tierwise\.budgets\.dailyUsd/).waitFor({ state: 'visible', timeout: 20_000 });
+      assert.equal(providers().anthropic.requests.length, 0, 'the frontier provider was not called');
+      assert.equal(providers().openai.requests.length, openaiBefore, 'no cheaper tier was called either');
+    }),
+  );
+});
