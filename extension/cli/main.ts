@@ -123,6 +123,11 @@ function exitCodeFor(error: unknown): number {
   return 70;
 }
 
+// SDKs print notices (model deprecations) with console.warn; stderr carries exactly one JSON line for `run`.
+console.warn = (...args: unknown[]) => {
+  if (process.env.TIERWISE_VERBOSE) process.stderr.write(`tierwise: ${args.map(String).join(' ')}\n`);
+};
+
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => (process.exitCode = exitCodeFor(error)),

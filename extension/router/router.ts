@@ -105,8 +105,8 @@ interface AttemptContext {
   config: TierwiseConfig;
   estInputTokens: number;
   rawEstInputTokens: number;
-  /** The user agreed to pass a cap (policy `ask`): reservations skip the cap check. */
-  overCapConsent: boolean;
+  /** The tier the user agreed to spend past a cap on (policy `ask`); escalating beyond it checks the caps again. */
+  overCapConsentTier?: TierName;
   attempts: AttemptSummary[];
   reasons: string[];
   notices: string[];
@@ -156,12 +156,12 @@ export class Router {
     const config = this.deps.config();
     const { estInputTokens, rawEstInputTokens } = this.estimate(request);
     let decision = this.decideWith(request, config, estInputTokens);
-    let overCapConsent = false;
+    let overCapConsentTier: TierName | undefined;
     if (decision.kind === 'ask') {
       if (!options.confirmOverCap) {
         decision = { ...decision, kind: 'blocked' };
       } else if (await options.confirmOverCap(decision)) {
-        overCapConsent = true;
+        overCapConsentTier = decision.proposed.tier;
         decision = { ...decision.proposed, reason: `${decision.reason} → confirmed by user` };
       } else {
         throw new OverCapDeclinedError(`Call not made: ${decision.reason}.`);
@@ -190,7 +190,7 @@ export class Router {
     });
     this.log(`${request.task} → ${decision.tier} ${decision.endpoint.provider}/${decision.endpoint.model} (${decision.reason}); reserved $${decision.reservedUsd.toFixed(4)}`);
     return this.climb(
-      { requestId, request, options, config, estInputTokens, rawEstInputTokens, overCapConsent, attempts: [], reasons: [decision.reason],
+      { requestId, request, options, config, estInputTokens, rawEstInputTokens, overCapConsentTier, attempts: [], reasons: [decision.reason],
         notices: decision.downgrade ? [`${decision.downgrade.because}: ${request.task} downgraded from ${decision.downgrade.from} to ${decision.downgrade.to}`] : [] },
       decision,
     );
@@ -282,7 +282,12 @@ export class Router {
           const waitMs = error.details.retryAfterMs ?? 0;
           if (error.kind === 'rateLimit' && retry < config.fallback.retriesPerEndpoint && waitMs <= config.fallback.maxRetryWaitMs) {
             this.log(`${context.request.task}: ${choice.endpoint.model} rate-limited; retrying in ${waitMs} ms`);
-            await this.sleep(waitMs, context.options.signal);
+            try {
+              await this.sleep(waitMs, context.options.signal);
+            } catch (cause) {
+              const { provider, model } = choice.endpoint;
+              throw new ProviderError('cancelled', provider, model, `${provider} ${model}: cancelled while waiting to retry`, { cause });
+            }
             continue;
           }
           if (!error.isFallbackWorthy && error.kind !== 'contextOverflow') throw error;
@@ -302,7 +307,7 @@ export class Router {
     const id = endpointId(endpoint);
     const worstCaseUsd = worstCaseCostUsd(endpoint, context.estInputTokens, maxOutputTokens, config);
     const reserved = await this.deps.ledger.reserve<CapViolation>({ requestId: context.requestId, tier, amountUsd: worstCaseUsd }, (fresh) =>
-      context.overCapConsent ? undefined : findCapViolation(fresh, config.budgets, tier, worstCaseUsd),
+      context.overCapConsentTier === tier ? undefined : findCapViolation(fresh, config.budgets, tier, worstCaseUsd),
     );
     if (!reserved.ok) throw new BudgetBlockedError(reserved.refusal, `${context.request.task} on ${tier} (${endpoint.model})`);
     const reservationId = reserved.reservation.reservationId;

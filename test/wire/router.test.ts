@@ -201,6 +201,51 @@ describe('Router.run through the real adapters against the fakes', () => {
       assertNoOpenReservations(dir, ledger);
     });
 
+    test('a timeout (no headers within the endpoint\'s timeoutMs) → the next endpoint; the slow request is closed', async () => {
+      const slowA: EndpointConfig = { ...openaiMid(), timeoutMs: 300 };
+      const config = routerConfig({ mid: [slowA, anthropicMid()] });
+      const { router, ledger, dir, records } = setUp(config);
+      openai.reply({ type: 'answer', text: 'too late', headersDelayMs: 3000 });
+      anthropic.reply({ type: 'answer', text: 'On time.' });
+
+      const result = await router.run(refactorRequest);
+
+      assert.equal(result.provider, 'anthropic');
+      assert.equal(await openai.settled(openai.requests[0]), 'clientClosed');
+      assert.deepEqual(callRecordsOf(records()).map((call) => [call.provider, call.outcome, call.errorKind]), [['openai', 'error', 'timeout'], ['anthropic', 'ok', undefined]]);
+      assert.match(result.reason, /gpt-test-mid timeout → next endpoint/);
+      assertNoOpenReservations(dir, ledger);
+    });
+
+    test('a context overflow (400 context_length_exceeded) → the next endpoint, which may have a larger window', async () => {
+      const config = routerConfig({ mid: [openaiMid(), anthropicMid()] });
+      const { router } = setUp(config);
+      openai.reply({ type: 'error', status: 400, message: "This model's maximum context length is 8192 tokens.", code: 'context_length_exceeded' });
+      anthropic.reply({ type: 'answer', text: 'Fits here.' });
+
+      const result = await router.run(refactorRequest);
+
+      assert.equal(result.provider, 'anthropic');
+      assert.match(result.reason, /gpt-test-mid contextOverflow → next endpoint/);
+    });
+
+    test('every endpoint of the tier fails → TierExhaustedError naming each, every attempt recorded and settled', async () => {
+      const config = routerConfig({ mid: [openaiMid(), anthropicMid()] });
+      const { router, ledger, dir, records } = setUp(config);
+      openai.reply({ type: 'error', status: 503, message: 'The engine is currently overloaded.' });
+      anthropic.reply({ type: 'error', status: 529, message: 'Overloaded' });
+
+      await assert.rejects(router.run(refactorRequest), (error: unknown) => {
+        assert.ok(error instanceof TierExhaustedError, `expected TierExhaustedError, got ${String(error)}`);
+        assert.equal(error.tier, 'mid');
+        assert.deepEqual(error.failures.map((failure) => [failure.provider, failure.kind]), [['openai', 'server'], ['anthropic', 'server']]);
+        assert.match(error.message, /gpt-test-mid.*HTTP 503.*claude-test-mid.*HTTP 529/s);
+        return true;
+      });
+      assert.deepEqual(callRecordsOf(records()).map((call) => [call.provider, call.outcome]), [['openai', 'error'], ['anthropic', 'error']]);
+      assertNoOpenReservations(dir, ledger);
+    });
+
     test('a Retry-After within maxRetryWaitMs is waited out and the same endpoint retried', async () => {
       const config = routerConfig({ mid: [openaiMid(), anthropicMid()] }, { fallback: { retriesPerEndpoint: 1, maxRetryWaitMs: 2000 } });
       const { router, ledger, dir, records } = setUp(config);
@@ -338,6 +383,20 @@ describe('Router.run through the real adapters against the fakes', () => {
       assert.deepEqual(result.verdict, { ok: false, reason: 'subject is 100 characters (max 72)' });
       assert.deepEqual(result.attempts.map((attempt) => attempt.outcome), ['validationFailed']);
       assert.match(result.reason, /no escalation left/);
+      assert.equal(openai.requests.length, 0);
+      assertNoOpenReservations(dir, ledger);
+    });
+
+    test('an escalation the daily cap cannot afford stops, and the failing local answer comes back', async () => {
+      const config = routerConfig({ local: [ollamaLocal()], mid: [openaiMid()] }, { budgets: { dailyUsd: 0.001, policy: 'downgrade' } });
+      const { router, ledger, dir } = setUp(config);
+      ollama.reply({ type: 'answer', text: LONG_SUBJECT });
+
+      const result = await router.run(commitRequest, { validator: validatorFor('commitMessage') });
+
+      assert.equal(result.tier, 'local');
+      assert.equal(result.verdict.ok, false);
+      assert.match(result.reason, /escalation stopped: .*daily cap .*tierwise\.budgets\.dailyUsd/);
       assert.equal(openai.requests.length, 0);
       assertNoOpenReservations(dir, ledger);
     });
@@ -513,6 +572,24 @@ describe('Router.run through the real adapters against the fakes', () => {
       assert.equal(result.costUsd, 0.0765);
       assert.equal(nanoUsd(ledger.totals().today.costUsd), 1.0265);
       assertNoOpenReservations(dir, ledger);
+    });
+    test('ask, confirmed for mid: a failed answer does not escalate past the cap without asking again', async () => {
+      const setup = setUp(
+        routerConfig({ local: [ollamaLocal()], mid: [openaiMid()], frontier: [anthropicFrontier()] }, { budgets: { dailyUsd: 1, policy: 'ask' }, routes: { refactor: 'mid' } }),
+      );
+      setup.ledger.append(seedCallRecord(0.999));
+      openai.reply({ type: 'answer', text: 'x'.repeat(10) });
+      const asked: AskDecision[] = [];
+      const result = await setup.router.run(
+        { task: 'refactor', messages: [{ role: 'user', content: 'Rename it.' }] },
+        { confirmOverCap: async (decision) => (asked.push(decision), true), validator: () => ({ ok: false, reason: 'never good enough' }) },
+      );
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0].tier, 'mid');
+      assert.deepEqual([result.tier, result.verdict.ok], ['mid', false]);
+      assert.match(result.reason, /escalation stopped: .*daily cap/);
+      assert.equal(anthropic.requests.length, 0, 'the consent for mid does not pay for frontier');
+      assertNoOpenReservations(setup.dir, setup.ledger);
     });
   });
 

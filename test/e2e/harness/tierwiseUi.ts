@@ -11,5 +11,5 @@ export const spendViewTestId = 'spend-view';
 export const outputChannelName = 'Tierwise';
 /** The line activate() logs last; group 1 is the activation time in milliseconds. */
 export const activationLinePattern = /activated in (\d+(?:\.\d+)?) ms/;
-/** What the extension host logs when an extension's activate() throws or rejects. */
-export const activationFailurePattern = /Activating extension '?tierwise\.tierwise'? failed/i;
+/** What the extension host logs when activate() throws or rejects: the notice and the error line after it. */
+export const activationFailurePattern = /^.*Activating extension '?tierwise\.tierwise'? failed.*\n.*$/im;
