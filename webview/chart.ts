@@ -13,6 +13,9 @@ const EMPTY_BAR_HEIGHT = 1;
 /** A spend this small still gets a visible bar. */
 const MIN_BAR_HEIGHT = 2;
 
+/** The day the user last picked, kept across redraws (the chart is redrawn on every ledger change). */
+let pickedDay: string | undefined;
+
 export function dayDescription(point: DaySpendPoint): string {
   const date = dayLabel(point.day);
   return point.calls === 0 ? `${date}: no calls` : `${date}: ${usd(point.costUsd)}, ${plural(point.calls, 'call')}`;
@@ -59,9 +62,12 @@ export function dailyChart(days: readonly DaySpendPoint[], today: string): HTMLE
     if (index < 0 || index >= days.length) return;
     bars[selected]?.classList.remove('selected');
     selected = index;
+    pickedDay = days[index].day;
     bars[index].classList.add('selected');
     readout.textContent = dayDescription(days[index]);
   }
+  const picked = pickedDay === undefined ? -1 : days.findIndex((point) => point.day === pickedDay);
+  if (picked >= 0) select(picked);
   on(chart, 'keydown', (event) => {
     const moves: Record<string, number> = { ArrowLeft: selected - 1, ArrowRight: selected + 1, Home: 0, End: days.length - 1 };
     if (!(event.key in moves)) return;

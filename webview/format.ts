@@ -1,10 +1,14 @@
 // How amounts, tokens, durations and times read in the panel. No DOM.
 
-/** Dollars with cents, or with four decimals for amounts under a cent (a local call is $0.00, a cheap one $0.0012). */
+/**
+ * Dollars: cents from $1 up; below that up to four decimals, so cheap calls do not all read "$0.01"
+ * ($0.0123, $0.425, $0.42, $0.00).
+ */
 export function usd(amountUsd: number): string {
   const abs = Math.abs(amountUsd);
-  const decimals = abs !== 0 && abs < 0.01 ? 4 : 2;
-  return `${amountUsd < 0 ? '−' : ''}$${abs.toFixed(decimals)}`;
+  if (abs > 0 && abs < 0.00005) return amountUsd < 0 ? '−<$0.0001' : '<$0.0001';
+  const text = abs >= 1 ? abs.toFixed(2) : abs.toFixed(4).replace(/(\.\d\d\d?)0+$/, '$1').replace(/(\.\d\d)0$/, '$1');
+  return `${amountUsd < 0 ? '−' : ''}$${text}`;
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });

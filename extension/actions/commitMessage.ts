@@ -2,13 +2,11 @@ import * as vscode from 'vscode';
 import { promptBudgetTokens } from '../router/prompts/budget';
 import { buildCommitMessagePrompt, COMMIT_MESSAGE_MAX_OUTPUT_TOKENS, styleExampleSubjects, type DiffSource } from '../router/prompts/commitMessage';
 import { commitMessageValidator, historyUsesConventionalCommits, normalizeCommitMessage } from '../router/validators/commitMessage';
-import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
+import { announceResult, runRoutedAction, type ActionServices } from './routedAction';
 
 const COMMAND = 'tierwise.generateCommitMessage';
 /** Recent commits read for the repository's style: Conventional Commits or not, and a few examples. */
 const HISTORY_ENTRIES = 20;
-/** How long the status bar says who wrote the message and what it cost. */
-const RESULT_STATUS_MS = 10_000;
 /** The Git extension scans for repositories after start-up; a command run just then waits this long for it. */
 const GIT_READY_TIMEOUT_MS = 10_000;
 
@@ -100,7 +98,7 @@ async function generateCommitMessage(services: ActionServices, invokedFrom: unkn
   // Only trimming and line endings are fixed here; fences, quotes and labels fail the validator and escalate.
   repository.inputBox.value = normalizeCommitMessage(result.text);
   if (!fromScmView) void vscode.commands.executeCommand('workbench.view.scm');
-  vscode.window.setStatusBarMessage(`$(git-commit) Tierwise commit message: ${describeResult(result)}`, RESULT_STATUS_MS);
+  announceResult('git-commit', 'commit message', result);
   if (source === 'unstaged') {
     void vscode.window.showInformationMessage(
       'Tierwise: nothing was staged, so the message describes every unstaged change. Stage what you mean to commit, or commit all.',

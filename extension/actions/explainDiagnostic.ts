@@ -2,13 +2,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { buildExplainDiagnosticRequest, describeDiagnosticKind, type DiagnosticFacts, type DiagnosticSeverityName } from '../router/prompts/explainDiagnostic';
 import { explanationValidator } from '../router/validators/explanation';
-import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
+import { announceResult, describeResult, runRoutedAction, type ActionServices } from './routedAction';
 
 const COMMAND = 'tierwise.explainProblem';
 const ACTION_TITLE = 'Tierwise: Explain this problem';
 /** Explanations are read-only Markdown documents under this scheme: no "save changes?" when closed. */
 const EXPLANATION_SCHEME = 'tierwise-explanation';
-const RESULT_STATUS_MS = 10_000;
 /** How often a streaming explanation is redrawn. */
 const STREAM_REDRAW_MS = 120;
 /** Related-information lines (e.g. "'x' is declared here") sent with the problem. */
@@ -123,7 +122,7 @@ async function explain(services: ActionServices, explanations: ExplanationDocume
   }
   explanations.set(explanationUri, page(`_${location} · answered by ${describeResult(result)}_`, result.text));
   await (opened ?? showBeside(explanationUri));
-  vscode.window.setStatusBarMessage(`$(lightbulb) Tierwise explanation: ${describeResult(result)}`, RESULT_STATUS_MS);
+  announceResult('lightbulb', 'explanation', result);
 }
 
 async function showBeside(uri: vscode.Uri): Promise<void> {

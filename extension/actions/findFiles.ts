@@ -6,10 +6,9 @@ import { parseRipgrepOutput, queryTerms, rankCandidates, ripgrepArgs, type LineM
 import { promptBudgetTokens } from '../router/prompts/budget';
 import { buildFindFilesPrompt, FIND_FILES_MAX_OUTPUT_TOKENS } from '../router/prompts/findFiles';
 import { findFilesValidator, parseRankedPaths } from '../router/validators/findFiles';
-import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
+import { announceResult, describeResult, runRoutedAction, type ActionServices } from './routedAction';
 
 const COMMAND = 'tierwise.findFiles';
-const RESULT_STATUS_MS = 10_000;
 /** Workspace files considered per folder; beyond this the listing is cut (and the log says so). */
 const MAX_WORKSPACE_FILES = 20_000;
 /** Each ripgrep run (listing, content search) is stopped after this long or this much output; what came so far is used. */
@@ -102,7 +101,7 @@ async function findFiles(services: ActionServices, presetQuery: string | undefin
     const file = candidates.files.get(relative);
     return file ? [{ relative, file }] : [];
   });
-  vscode.window.setStatusBarMessage(`$(search) Tierwise find files: ${describeResult(result)}`, RESULT_STATUS_MS);
+  announceResult('search', 'find files', result);
   if (found.length === 0) {
     void vscode.window.showWarningMessage(`Tierwise: no workspace file matched "${query.trim()}" (${describeResult(result)}).`);
     return;

@@ -26,7 +26,20 @@ export interface RoutedActionOptions {
   onText?: RunOptions['onText'];
 }
 
-const usd = (amount: number) => `$${amount.toFixed(amount !== 0 && amount < 0.01 ? 4 : 2)}`;
+/** Dollars as a person reads them: cents, or enough digits that a real but tiny cost is not shown as $0.0000. */
+export function formatUsd(amount: number): string {
+  if (amount === 0 || amount >= 0.01) return `$${amount.toFixed(2)}`;
+  return `$${amount.toPrecision(2).replace(/0+$/, '').replace(/\.$/, '')}`;
+}
+const usd = formatUsd;
+
+/** How long the status bar says who answered and what it cost. */
+const RESULT_STATUS_MS = 10_000;
+
+/** "$(git-commit) Tierwise commit message: local · qwen2.5-coder:7b · $0" in the status bar for a few seconds. */
+export function announceResult(icon: string, label: string, result: RunResult): void {
+  vscode.window.setStatusBarMessage(`$(${icon}) Tierwise ${label}: ${describeResult(result)}`, RESULT_STATUS_MS);
+}
 
 /** "local · qwen2.5-coder:7b · $0.0000 (1 escalation)": which tier and model answered and what it cost. */
 export function describeResult(result: RunResult): string {
@@ -41,7 +54,7 @@ export function describeResult(result: RunResult): string {
 export async function runRoutedAction(services: ActionServices, options: RoutedActionOptions): Promise<RunResult | undefined> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Tierwise: ${options.title}`, cancellable: true },
-    async (progress, token) => {
+    async (_progress, token) => {
       const abort = new AbortController();
       const cancellation = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the user')));
       try {
@@ -59,7 +72,6 @@ export async function runRoutedAction(services: ActionServices, options: RoutedA
             return answer === 'Spend Anyway';
           },
         });
-        progress.report({ message: describeResult(result) });
         for (const notice of result.notices) {
           services.log.warn(notice);
           void vscode.window.showWarningMessage(`Tierwise: ${notice}`);

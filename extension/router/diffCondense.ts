@@ -62,6 +62,8 @@ const CONFIG_PATH = /\.(json|ya?ml|toml|ini|cfg|conf|lock|xml|properties|env)$|(
 
 /** In a condensed diff no line is longer than this (minified or data lines would eat the budget). */
 export const CONDENSED_LINE_MAX_CHARS = 400;
+/** Characters per token beyond which a text is certainly over its budget without counting (real text is ~4). */
+const SURELY_OVER_CHARS_PER_TOKEN = 16;
 /** A hunk is trimmed rather than dropped only if at least this many of its lines still fit. */
 const MIN_TRIMMED_HUNK_LINES = 6;
 /** Context lines kept around each change when a hunk is trimmed. */
@@ -204,7 +206,8 @@ export function condenseDiff(diff: string, options: CondenseOptions): CondensedD
   const count = options.countTokens ?? estimateTokens;
   const budget = Math.max(0, Math.floor(options.budgetTokens));
   const files = parseUnifiedDiff(diff);
-  const wholeTokens = count(diff);
+  // No tokenizer packs more than a few characters into a token: a diff this long cannot fit, so skip counting it.
+  const wholeTokens = diff.length > budget * SURELY_OVER_CHARS_PER_TOKEN ? Infinity : count(diff);
   if (wholeTokens <= budget) return { text: diff, condensed: false, notes: [], fileCount: files.length, estTokens: wholeTokens };
 
   const notes: string[] = [];
@@ -228,10 +231,10 @@ export function condenseDiff(diff: string, options: CondenseOptions): CondensedD
   // A diff of thousands of files: even the stat list has to be cut.
   if (used > budget) {
     const kept: string[] = [stat[0]];
-    let keptTokens = count(stat[0]) + 1;
+    let keptTokens = count(stat[0]) + 1 + count(`… and ${files.length} more files`) + 1;
     for (const line of stat.slice(1)) {
       const cost = count(line) + 1;
-      if (keptTokens + cost + 12 > budget) break;
+      if (keptTokens + cost > budget) break;
       kept.push(line);
       keptTokens += cost;
     }
@@ -243,7 +246,12 @@ export function condenseDiff(diff: string, options: CondenseOptions): CondensedD
   }
 
   // Every file's header (and summary) is kept; if they do not all fit, the stat list alone stands for them.
-  const headerCost = planned.reduce((sum, plan) => sum + count([...plan.header, plan.summary ?? ''].join('\n')) + 2, 0);
+  // Room for each file's "… N more hunks omitted" line is set aside up front: most files of a big diff need one.
+  const omissionCost = count(omissionLine(999, 99_999)) + 1;
+  const headerCost = planned.reduce(
+    (sum, plan) => sum + count([...plan.header, plan.summary ?? ''].join('\n')) + 2 + (plan.summary || plan.file.hunks.length === 0 ? 0 : omissionCost),
+    0,
+  );
   const withHeaders = used + headerCost <= budget;
   if (withHeaders) used += headerCost;
   else notes.push('per-file headers and hunks omitted: the stat list alone fits');
@@ -291,7 +299,7 @@ export function condenseDiff(diff: string, options: CondenseOptions): CondensedD
         }
       });
       if (omittedHunks > 0) {
-        out.push(`… ${omittedHunks} more hunk${omittedHunks > 1 ? 's' : ''} (${omittedChanges} changed lines) omitted to fit`);
+        out.push(omissionLine(omittedHunks, omittedChanges));
         notes.push(`${plan.file.path}: ${omittedHunks} of ${plan.file.hunks.length} hunks omitted`);
       }
     }
@@ -299,6 +307,9 @@ export function condenseDiff(diff: string, options: CondenseOptions): CondensedD
   const text = out.join('\n').trimEnd();
   return { text, condensed: true, notes, fileCount: files.length, estTokens: count(text) };
 }
+
+const omissionLine = (hunks: number, changedLines: number) =>
+  `… ${hunks} more hunk${hunks > 1 ? 's' : ''} (${changedLines} changed lines) omitted to fit`;
 
 /** The most of `hunk` that fits in `tokens`: tightened context first, then the first lines with a cut marker. */
 function fitHunk(hunk: string[], tokens: number, count: (text: string) => number): { lines: string[]; tokens: number } | undefined {

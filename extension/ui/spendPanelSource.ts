@@ -25,6 +25,8 @@ export interface SpendPanelDeps {
   version: string;
   /** Clock, epoch ms (tests). */
   now?: () => number;
+  /** How long an edit waits for the written setting to take effect (tests shorten it). */
+  settingApplyTimeoutMs?: number;
 }
 
 interface ProviderCheck {
@@ -40,6 +42,8 @@ interface ProviderCheck {
 export class SpendPanelSource {
   private lastCheck: ProviderCheck | undefined;
   private runningCheck: { signature: string; result: Promise<ProviderStatusView> } | undefined;
+  /** Numbers checks, so one that finishes after a newer one started (the endpoints changed) is not kept. */
+  private checkGeneration = 0;
   private readonly now: () => number;
 
   constructor(private readonly deps: SpendPanelDeps) {
@@ -113,23 +117,25 @@ export class SpendPanelSource {
   }
 
   private async settingTakesEffect(key: string, value: unknown): Promise<boolean> {
-    const deadline = this.now() + SETTING_APPLY_TIMEOUT_MS;
+    const deadline = Date.now() + (this.deps.settingApplyTimeoutMs ?? SETTING_APPLY_TIMEOUT_MS);
     for (;;) {
       if (sameJsonValue(configValueAt(this.deps.settings.config, key), value)) return true;
-      if (this.now() >= deadline) return false;
+      if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, SETTING_APPLY_POLL_MS));
     }
   }
 
   private async check(config: TierwiseConfig, signature: string): Promise<ProviderStatusView> {
+    const generation = ++this.checkGeneration;
     const byId = new Map(TIER_ORDER.flatMap((tier) => config.tiers[tier].endpoints.map((endpoint) => [`${tier}|${endpointId(endpoint)}`, endpoint] as const)));
     const statuses = await probeEndpoints(config, this.deps.providers, this.deps.keys);
-    this.lastCheck = {
+    const check: ProviderCheck = {
       signature,
       checkedAt: this.now(),
       endpoints: statuses.map((status) => endpointStatusView(status, byId.get(`${status.tier}|${status.endpointId}`))),
     };
-    return { checkedAt: this.lastCheck.checkedAt, endpoints: this.lastCheck.endpoints, checking: false };
+    if (generation === this.checkGeneration) this.lastCheck = check;
+    return { checkedAt: check.checkedAt, endpoints: check.endpoints, checking: false };
   }
 
   /** Spend per day for the chart's days: this month's from the totals, earlier months' from their files. */

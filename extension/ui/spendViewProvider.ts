@@ -92,7 +92,8 @@ export class SpendViewProvider extends DisposableOwner implements vscode.Webview
     }
     const result = this.source.providerStatus({ force });
     this.post({ type: 'providerStatus', payload: this.source.currentProviderStatus() });
-    void result.then((status) => this.post({ type: 'providerStatus', payload: status }));
+    // The status as kept, not this check's own answer: a newer check may have started meanwhile.
+    void result.then(() => this.post({ type: 'providerStatus', payload: this.source.currentProviderStatus() }));
   }
 
   private receive(message: FromWebviewMessage): void {

@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CONFIG } from '../../extension/router/config';
+import { encodeRecord } from '../../extension/router/ledger/codec';
+import type { CallRecord } from '../../extension/router/ledger/records';
 import { E2E_PRICES, E2E_MODELS, readLedgerRecords, setApiKeyThroughUi, startFakeProviders, type FakeProviderSet } from './harness/fakeProviders';
 import { createSampleWorkspace } from './harness/sampleWorkspace';
 import { extensionUiTimeoutMs, installTimeoutMs, workbenchReadyTimeoutMs } from './harness/timeouts';
@@ -96,6 +98,25 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
     }),
   );
 
+  it('updates the meter within a second when another process (another window, the CLI) settles a call', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('other-window', async () => {
+      await waitForMeter(/\$0\.12 today/);
+      const now = new Date();
+      const month = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
+      const record: CallRecord = {
+        v: 1, type: 'call', ts: Date.now(), requestId: 'other-window-1', task: 'ask', tier: 'mid', provider: 'openai',
+        model: E2E_MODELS.mid, endpointId: 'openai:gpt-5-mini@elsewhere', client: 'cli', inputTokens: 1000, outputTokens: 100,
+        cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, costUsd: 0.05, unpriced: false,
+        frontierCostUsd: 0.2, latencyMs: 800, outcome: 'ok',
+      };
+      const appendedAt = Date.now();
+      fs.appendFileSync(path.join(providers().ledgerDir, `${month}.jsonl`), encodeRecord(record));
+      await waitForMeter(/\$0\.17 today/);
+      const elapsedMs = Date.now() - appendedAt;
+      assert.ok(elapsedMs < 1500, `the meter took ${elapsedMs} ms to show another process's call (status-bar polling adds up to ~250 ms)`);
+    }),
+  );
+
   it('keeps the keys out of settings, the output channel and the ledger', { timeout: testTimeoutMs }, () =>
     vscode().withScreenshotOnFailure('keys-nowhere', async () => {
       const settingsText = fs.readFileSync(path.join(vscode().dirs.userDataDir, 'User', 'settings.json'), 'utf8');
@@ -117,16 +138,16 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
 
   it('downgrades a frontier request when the daily cap is nearly spent, and says so', { timeout: testTimeoutMs }, () =>
     vscode().withScreenshotOnFailure('downgrade', async () => {
-      // $0.12 spent of a $0.13 cap: a frontier answer's worst case (4,096 output tokens at $15/M alone is $0.06) does
+      // $0.17 spent of a $0.18 cap: a frontier answer's worst case (4,096 output tokens at $15/M alone is $0.06) does
       // not fit, a mid answer's (2,048 × $2/M ≈ $0.004) does.
       vscode().writeUserSettings(
         providers().settings({
           'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
-          'tierwise.budgets.dailyUsd': 0.13,
+          'tierwise.budgets.dailyUsd': 0.18,
           'tierwise.budgets.policy': 'downgrade',
         }),
       );
-      await waitForMeter(/\$0\.12 \/ \$0\.13/);
+      await waitForMeter(/\$0\.17 \/ \$0\.18/);
       const meterClass = await vscode().statusBarItem(spendStatusBarItemId).getAttribute('class');
       assert.match(meterClass ?? '', /warning-kind/, 'the meter shows the warning colour past the soft threshold');
 
@@ -145,14 +166,14 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
       vscode().writeUserSettings(
         providers().settings({
           'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
-          'tierwise.budgets.dailyUsd': 0.13,
+          'tierwise.budgets.dailyUsd': 0.18,
           'tierwise.budgets.policy': 'block',
         }),
       );
       await vscode().waitForOutputChannelText(outputChannelName, /Settings applied: .*ask→frontier.*policy block/);
       const openaiBefore = providers().openai.requests.length;
       await ask('Plan something else');
-      await notification(/daily cap \$0\.13.*tierwise\.budgets\.dailyUsd/).waitFor({ state: 'visible', timeout: 20_000 });
+      await notification(/daily cap \$0\.18.*tierwise\.budgets\.dailyUsd/).waitFor({ state: 'visible', timeout: 20_000 });
       assert.equal(providers().anthropic.requests.length, 0, 'the frontier provider was not called');
       assert.equal(providers().openai.requests.length, openaiBefore, 'no cheaper tier was called either');
     }),

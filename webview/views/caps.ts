@@ -62,7 +62,7 @@ function numberField(field: NumberField, context: PanelContext): HTMLElement {
   return h(
     'div',
     { class: 'field cap-field' },
-    h('label', { for: id }, field.label),
+    h('label', { for: id }, field.label, h('span', { class: 'unit' }, field.unit === '$' ? ' (US$)' : ' (%)')),
     h('div', { class: `unit-input unit-${field.unit === '$' ? 'usd' : 'percent'}` }, ...withError(input, `${id}-error`, fieldErrors.get(field.key))),
     h('p', { class: 'hint', id: hintId }, field.hint),
   );

@@ -6,6 +6,8 @@ import type { DecisionRow, TierName } from '../protocol';
 import type { PanelContext } from './context';
 import { select } from './fields';
 
+const ROWS_PER_PAGE = 10;
+
 const OUTCOME_TEXT: Record<DecisionRow['outcome'], string> = {
   ok: '',
   validationFailed: 'failed its check',
@@ -14,13 +16,13 @@ const OUTCOME_TEXT: Record<DecisionRow['outcome'], string> = {
 };
 
 function decisionRow(row: DecisionRow, today: string): HTMLElement {
-  const meta: (string | HTMLElement)[] = [
+  const meta: HTMLElement[] = [
+    h('span', { class: 'model', title: `${row.provider} · ${row.model}`, 'data-testid': 'decision-model' }, row.model),
     h('span', { class: 'client', title: 'Client' }, row.client),
-    h('span', { title: 'Tokens in → out' }, `${count(row.inputTokens)} → ${count(row.outputTokens)} tokens`),
-    h('span', { title: 'Latency' }, duration(row.latencyMs)),
+    h('span', { title: 'Tokens in → out' }, `${count(row.inputTokens)} → ${count(row.outputTokens)} tok`),
+    h('span', { title: 'Latency, all attempts' }, duration(row.latencyMs)),
   ];
   if (row.escalations > 0) meta.push(h('span', { class: 'escalated' }, `↑ ${plural(row.escalations, 'escalation')}`));
-  else meta.push(h('span', { class: 'muted' }, 'no escalation'));
   if (row.attempts > 1) meta.push(h('span', {}, plural(row.attempts, 'attempt')));
   if (OUTCOME_TEXT[row.outcome]) meta.push(h('span', { class: `outcome outcome-${row.outcome}` }, OUTCOME_TEXT[row.outcome]));
   const joined = meta.flatMap((item, index) => (index === 0 ? [item] : [h('span', { class: 'sep', 'aria-hidden': 'true' }, '·'), item]));
@@ -30,11 +32,18 @@ function decisionRow(row: DecisionRow, today: string): HTMLElement {
     h(
       'div',
       { class: 'decision-head' },
-      h('time', { datetime: new Date(row.ts).toISOString(), title: fullTime(row.ts) }, requestTime(row.ts, today)),
-      h('span', { class: 'task', 'data-testid': 'decision-task' }, row.task),
-      h('span', { class: `tier-badge tier-${row.tier}`, 'data-testid': 'decision-tier' }, row.tier),
-      h('span', { class: 'model', title: `${row.provider} · ${row.model}`, 'data-testid': 'decision-model' }, row.model),
-      h('span', { class: 'cost', 'data-testid': 'decision-cost', title: row.unpriced ? 'No known price: counted at the fallback price' : 'Cost of all attempts' }, `${usd(row.costUsd)}${row.unpriced ? '*' : ''}`),
+      h(
+        'div',
+        { class: 'decision-what' },
+        h('time', { datetime: new Date(row.ts).toISOString(), title: fullTime(row.ts) }, requestTime(row.ts, today)),
+        h('span', { class: 'task', 'data-testid': 'decision-task' }, row.task),
+        h('span', { class: `tier-badge tier-${row.tier}`, 'data-testid': 'decision-tier' }, row.tier),
+      ),
+      h(
+        'span',
+        { class: 'cost', 'data-testid': 'decision-cost', title: row.unpriced ? 'No known price: counted at the fallback price' : 'Cost, all attempts' },
+        `${usd(row.costUsd)}${row.unpriced ? '*' : ''}`,
+      ),
     ),
     h('div', { class: 'decision-meta' }, ...joined),
     row.reason ? h('p', { class: 'decision-reason', title: row.reason }, row.reason) : null,
@@ -46,8 +55,11 @@ export class DecisionsView {
   readonly element: HTMLElement;
   private readonly list = h('ol', { class: 'decisions', 'aria-label': 'Recent requests, newest first', 'data-testid': 'decision-list' });
   private readonly summary = h('p', { class: 'muted', 'data-testid': 'decision-count' });
+  private readonly more = h('button', { type: 'button', class: 'secondary show-more', 'data-testid': 'decision-more' });
   private rows: readonly DecisionRow[] = [];
   private today = '';
+  /** Rows drawn; "Show more" raises it, so a long month does not push the editor far down. */
+  private limit = ROWS_PER_PAGE;
 
   constructor(
     private readonly context: PanelContext,
@@ -93,7 +105,12 @@ export class DecisionsView {
       ),
       this.summary,
       this.list,
+      this.more,
     );
+    on(this.more, 'click', () => {
+      this.limit += ROWS_PER_PAGE;
+      this.drawList();
+    });
   }
 
   update(rows: readonly DecisionRow[], today: string): void {
@@ -108,6 +125,10 @@ export class DecisionsView {
     if (this.rows.length === 0) this.summary.textContent = 'No requests this month yet.';
     else if (isFiltering(filter)) this.summary.textContent = `${count(shown.length)} of ${plural(this.rows.length, 'request')} match.`;
     else this.summary.textContent = `${plural(this.rows.length, 'request')} this month, newest first.`;
-    replaceContent(this.list, ...shown.map((row) => decisionRow(row, this.today)));
+    const drawn = shown.slice(0, this.limit);
+    replaceContent(this.list, ...drawn.map((row) => decisionRow(row, this.today)));
+    const hidden = shown.length - drawn.length;
+    this.more.hidden = hidden <= 0;
+    this.more.textContent = `Show ${Math.min(hidden, ROWS_PER_PAGE)} more (${count(hidden)} hidden)`;
   }
 }

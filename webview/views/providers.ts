@@ -1,7 +1,7 @@
 // Provider status: is each configured endpoint reachable, what a local server has, whether a key is stored.
 // Checked when the panel opens (at most every 30 s) and when the user asks.
 import { h, on } from '../dom';
-import { fullTime, plural } from '../format';
+import { count, fullTime, plural } from '../format';
 import type { EndpointStatusView, ProviderStatusView } from '../protocol';
 import type { PanelContext } from './context';
 
@@ -34,22 +34,33 @@ function keyLine(endpoint: EndpointStatusView, context: PanelContext): HTMLEleme
   return h('p', { class: 'status-line warning-text', 'data-testid': 'key-state' }, `No key ${name} stored. `, setKey);
 }
 
+/** A paid endpoint without a key is not asked at all: say so, rather than "unreachable". */
+function reachability(endpoint: EndpointStatusView): 'reachable' | 'needsKey' | 'unreachable' {
+  if (endpoint.reachable) return 'reachable';
+  return !endpoint.local && !endpoint.hasKey ? 'needsKey' : 'unreachable';
+}
+
+const REACHABILITY: Record<ReturnType<typeof reachability>, { text: string; className: string }> = {
+  reachable: { text: '● Reachable', className: 'status-ok' },
+  needsKey: { text: '● Needs a key', className: 'status-warning' },
+  unreachable: { text: '● Unreachable', className: 'status-error' },
+};
+
 function endpointStatus(endpoint: EndpointStatusView, context: PanelContext): HTMLElement {
-  const reachability = endpoint.reachable
-    ? h('span', { class: 'status-ok' }, '● Reachable')
-    : h('span', { class: 'status-error' }, '● Unreachable');
+  const state = reachability(endpoint);
   return h(
     'li',
-    { class: 'provider', 'data-testid': 'provider-status', 'data-reachable': String(endpoint.reachable) },
+    { class: 'provider', 'data-testid': 'provider-status', 'data-reachable': String(endpoint.reachable), 'data-state': state },
     h(
       'div',
       { class: 'provider-head' },
       h('span', { class: `tier-badge tier-${endpoint.tier}` }, endpoint.tier),
       h('span', { class: 'endpoint-model' }, endpoint.model),
-      reachability,
+      h('span', { class: REACHABILITY[state].className }, REACHABILITY[state].text),
     ),
     h('p', { class: 'status-line muted' }, `${endpoint.provider} · ${endpoint.baseUrl}`),
-    endpoint.error ? h('p', { class: 'status-line error-text' }, endpoint.error) : null,
+    // The key line below says what to do about a missing key.
+    endpoint.error && state === 'unreachable' ? h('p', { class: 'status-line error-text' }, endpoint.error) : null,
     modelLine(endpoint),
     serverModels(endpoint),
     keyLine(endpoint, context),
@@ -66,12 +77,19 @@ export function providersView(status: ProviderStatusView | undefined, context: P
   on(refresh, 'click', () => void context.refreshProviders());
   const checkedText = status?.checkedAt ? `Checked ${fullTime(status.checkedAt)}` : checking ? 'Asking each endpoint…' : 'Not checked yet.';
   const endpoints = status?.endpoints ?? [];
-  const unreachable = endpoints.filter((endpoint) => !endpoint.reachable).length;
+  const unreachable = endpoints.filter((endpoint) => reachability(endpoint) === 'unreachable').length;
+  const needKeys = endpoints.filter((endpoint) => reachability(endpoint) === 'needsKey').length;
   return [
     h(
       'div',
       { class: 'toolbar' },
-      h('p', { class: 'muted', id: 'providers-checked' }, checkedText, endpoints.length > 0 && unreachable > 0 ? ` · ${plural(unreachable, 'endpoint')} unreachable` : ''),
+      h(
+        'p',
+        { class: 'muted', id: 'providers-checked' },
+        checkedText,
+        unreachable > 0 ? ` · ${plural(unreachable, 'endpoint')} unreachable` : '',
+        needKeys > 0 ? ` · ${count(needKeys)} need${needKeys === 1 ? 's' : ''} a key` : '',
+      ),
       refresh,
     ),
     endpoints.length > 0

@@ -1,4 +1,4 @@
-import * as ts from 'typescript';
+import { typeScriptSyntaxProblems, type SyntaxProblem } from './typescriptSyntax';
 import { fail, ok, type Validator, type Verdict } from './verdict';
 
 /**
@@ -155,51 +155,6 @@ function checkReplacedFile(language: CodeLanguage, fileName: string, file: Repla
 }
 
 // ---- TypeScript and JavaScript ----
-
-const SCRIPT_KINDS: Record<string, ts.ScriptKind> = {
-  ts: ts.ScriptKind.TS, mts: ts.ScriptKind.TS, cts: ts.ScriptKind.TS, tsx: ts.ScriptKind.TSX,
-  js: ts.ScriptKind.JS, mjs: ts.ScriptKind.JS, cjs: ts.ScriptKind.JS, jsx: ts.ScriptKind.JSX,
-};
-
-/** A syntax problem found by the parser: where (0-based offset) and what. */
-export interface SyntaxProblem {
-  start: number;
-  code: number | string;
-  message: string;
-}
-
-/**
- * The syntactic diagnostics TypeScript reports for one file: parse errors plus, for JavaScript, TypeScript-only
- * syntax (type annotations in a .js file). A one-file program without lib or module resolution; no type checking.
- */
-export function typeScriptSyntaxProblems(fileName: string, text: string): SyntaxProblem[] {
-  const extension = /\.([^./\\]+)$/.exec(fileName)?.[1]?.toLowerCase() ?? 'ts';
-  const scriptKind = SCRIPT_KINDS[extension] ?? ts.ScriptKind.TSX;
-  // The program needs a file name whose extension matches the script kind.
-  const virtualName = `/tierwise-check/file.${SCRIPT_KINDS[extension] !== undefined ? extension : 'tsx'}`;
-  const sourceFile = ts.createSourceFile(virtualName, text, ts.ScriptTarget.Latest, false, scriptKind);
-  const host: ts.CompilerHost = {
-    getSourceFile: (name) => (name === virtualName ? sourceFile : undefined),
-    writeFile: () => undefined,
-    getDefaultLibFileName: () => '/tierwise-check/lib.d.ts',
-    useCaseSensitiveFileNames: () => true,
-    getCanonicalFileName: (name) => name,
-    getCurrentDirectory: () => '/tierwise-check',
-    getNewLine: () => '\n',
-    fileExists: (name) => name === virtualName,
-    readFile: () => undefined,
-  };
-  const program = ts.createProgram({
-    rootNames: [virtualName],
-    options: { noLib: true, noResolve: true, allowJs: true, checkJs: false, jsx: ts.JsxEmit.Preserve, types: [] },
-    host,
-  });
-  return program.getSyntacticDiagnostics(sourceFile).map((diagnostic) => ({
-    start: diagnostic.start ?? 0,
-    code: diagnostic.code,
-    message: ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '),
-  }));
-}
 
 function checkTypeScriptSyntax(fileName: string, file: ReplacedFile): Verdict {
   const proposed = file.before + file.replacement + file.after;

@@ -103,20 +103,25 @@ export class ManagedProcess {
 
   /** SIGTERM the whole group (and any descendant that left it), SIGKILL whatever is left after a grace period. */
   async stop(): Promise<void> {
-    const targets = processTreeOf(this.pid);
+    const targets = this.processTree();
     signalAll(this.pid, targets, 'SIGTERM');
     const deadline = Date.now() + killGraceMs;
-    while (Date.now() < deadline && [this.pid, ...targets].some(isAlive)) {
+    while (Date.now() < deadline && (!this.hasExited || targets.some(isAlive))) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    signalAll(this.pid, processTreeOf(this.pid).concat(targets), 'SIGKILL');
+    signalAll(this.pid, this.processTree().concat(targets.filter(isAlive)), 'SIGKILL');
     await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, killGraceMs))]);
     liveProcesses.delete(this);
   }
 
   /** Synchronous last resort, used from process 'exit' handlers. */
   killNow(): void {
-    signalAll(this.pid, processTreeOf(this.pid), 'SIGKILL');
+    signalAll(this.pid, this.processTree(), 'SIGKILL');
+  }
+
+  /** Our group plus descendants that left it; the leader's own pid only while it has not been reaped (pids get reused). */
+  private processTree(): number[] {
+    return processTreeOf(this.pid, !this.hasExited);
   }
 }
 
@@ -185,15 +190,15 @@ function isAlive(pid: number): boolean {
   return stat !== undefined && stat.state !== 'Z';
 }
 
-/** Members of the process group led by `rootPid` plus every descendant of `rootPid`, wherever its group. */
-function processTreeOf(rootPid: number): number[] {
+/** Members of the process group `rootPid` leads, plus their descendants wherever their group. */
+function processTreeOf(rootPid: number, includeRoot: boolean): number[] {
   const all = fs
     .readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => readProcStat(Number(entry)))
     .filter((stat): stat is ProcStat => stat !== undefined);
   const found = new Set<number>(all.filter((stat) => stat.pgrp === rootPid).map((stat) => stat.pid));
-  found.add(rootPid);
+  if (includeRoot) found.add(rootPid);
   let grew = true;
   while (grew) {
     grew = false;
@@ -208,6 +213,7 @@ function processTreeOf(rootPid: number): number[] {
   return [...found];
 }
 
+// A pid is never handed out while a process group with that id exists, so signalling -groupId is always safe.
 function signalAll(groupId: number, pids: number[], signal: NodeJS.Signals): void {
   try {
     process.kill(-groupId, signal);

@@ -75,22 +75,22 @@ export class VSCodeSession {
     writeUserSettingsFile(dirs.userDataDir, options.userSettings ?? {});
     let server: RunningCodeServer | undefined;
     let browser: Browser | undefined;
+    let session: VSCodeSession | undefined;
     try {
       const vsixPath = options.vsixPath === undefined ? findVsix() : options.vsixPath;
       if (vsixPath) await installVsix(toolchain, vsixPath, dirs, tierwiseExtensionId());
       server = await startCodeServer({ ...dirs, toolchain, folder: options.workspaceFolder, exitWhenIdle: true });
       browser = await launchChromium(toolchain, dirs.stateDir);
       const page = await browser.newPage({ viewport: options.viewport ?? { width: 1600, height: 1000 } });
-      const session = new VSCodeSession(page, server, dirs, browser, sessionDir, name);
-      try {
-        await session.waitForWorkbench();
-      } catch (error) {
+      session = new VSCodeSession(page, server, dirs, browser, sessionDir, name);
+      await session.waitForWorkbench();
+      return session;
+    } catch (error) {
+      if (session) {
         const evidence = await session.saveFailureEvidence('workbench-start');
         await session.close();
         throw appendToMessage(error, evidence);
       }
-      return session;
-    } catch (error) {
       await browser?.close().catch(() => undefined);
       await server?.stop();
       fs.rmSync(sessionDir, { recursive: true, force: true });
@@ -108,7 +108,10 @@ export class VSCodeSession {
   /** Runs a command by its palette title, e.g. "Tierwise: Open Spend & Routing". */
   async runCommand(title: string): Promise<void> {
     const row = await this.findPaletteRow(title, uiStepTimeoutMs);
-    if (!row) throw new Error(`The command palette has no command titled "${title}".`);
+    if (!row) {
+      await this.page.keyboard.press('Escape');
+      throw new Error(`The command palette has no command titled "${title}".`);
+    }
     await row.click();
     // The palette closes, or (for commands that ask something) is reused for a follow-up pick.
     const input = this.quickInputBox();

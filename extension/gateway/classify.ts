@@ -1,0 +1,198 @@
+import type { IngressProtocol } from './protocols';
+
+/**
+ * Task kinds of agent traffic, for the routes table (`agent.main` → a tier, …). Pure: the same headers and body
+ * always classify the same way, and no shape ever fails — what is not recognised is `agent.main`.
+ */
+export const AGENT_TASK_KINDS = [
+  'agent.main',
+  'agent.subagent',
+  'agent.background',
+  'agent.compaction',
+  'agent.longContext',
+  'agent.thinking',
+] as const;
+export type AgentTaskKind = (typeof AGENT_TASK_KINDS)[number];
+
+/** Who is calling; recorded as the ledger's `client`. */
+export type AgentClient = 'claude-code' | 'codex' | 'other';
+
+/** Header values as node:http hands them: lower-case names, repeated headers as arrays. */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+export interface ClassifyInput {
+  protocol: IngressProtocol;
+  headers: RequestHeaders;
+  /** The parsed JSON body (anything: unknown shapes classify as agent.main). */
+  body: unknown;
+}
+
+export interface Classification {
+  kind: AgentTaskKind;
+  client: AgentClient;
+  /** The signal that decided, e.g. "header x-claude-code-agent-id → agent.subagent". */
+  reason: string;
+}
+
+/** Claude Code's /compact prompt opens with this (2.1.x). */
+const CLAUDE_CODE_COMPACTION_PREFIX = 'CRITICAL: Respond with TEXT ONLY';
+/** A main-loop request of Claude Code carries its whole tool set; subagents and utility calls carry fewer or none. */
+const MAIN_LOOP_MIN_TOOLS = 10;
+const SMALL_MODEL_PATTERN = /haiku/i;
+const LONG_CONTEXT_BETA_PREFIX = 'context-1m-';
+const LONG_CONTEXT_MODEL_SUFFIX = '[1m]';
+
+export function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** claude-code, codex or other, from the User-Agent and the headers only these clients send. */
+export function detectClient(headers: RequestHeaders): AgentClient {
+  const userAgent = headerValue(headers, 'user-agent') ?? '';
+  if (/^claude-cli\//i.test(userAgent) || headers['x-claude-code-session-id'] !== undefined || headers['x-claude-code-agent-id'] !== undefined) {
+    return 'claude-code';
+  }
+  const originator = headerValue(headers, 'originator') ?? '';
+  if (/^codex[_-]/i.test(userAgent) || /^codex[_-]/i.test(originator) || headers['x-codex-turn-metadata'] !== undefined) return 'codex';
+  return 'other';
+}
+
+export function classify(input: ClassifyInput): Classification {
+  const client = detectClient(input.headers);
+  const body = asRecord(input.body) ?? {};
+  const decided = client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input, body, client);
+  return { ...decided, client };
+}
+
+type Decided = Omit<Classification, 'client'>;
+const decided = (kind: AgentTaskKind, signal: string): Decided => ({ kind, reason: `${signal} → ${kind}` });
+
+/** Anthropic Messages (Claude Code and other clients) and, by shape, OpenAI clients that are not Codex. */
+function classifyMessages(input: ClassifyInput, body: Record<string, unknown>, client: AgentClient): Decided {
+  const { headers } = input;
+  const claudeCode = client === 'claude-code';
+  const model = typeof body.model === 'string' ? body.model : '';
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  const thinking = thinkingEnabled(body);
+
+  if (claudeCode && lastUserTexts(body.messages).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
+    return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
+  }
+  if (headers['x-claude-code-agent-id'] !== undefined) return decided('agent.subagent', 'header x-claude-code-agent-id');
+  if (claudeCode && firstSystemText(body.system).includes('cc_is_subagent=true')) {
+    return decided('agent.subagent', 'first system block cc_is_subagent=true');
+  }
+  if (claudeCode && tools.length === 0 && !thinking) {
+    if (jsonSchemaFormat(body)) {
+      const small = SMALL_MODEL_PATTERN.test(model) ? `, small model ${model}` : '';
+      return decided('agent.background', `no tools, no thinking, output_config.format json_schema${small} (session title)`);
+    }
+    if (SMALL_MODEL_PATTERN.test(model)) return decided('agent.background', `small model ${model} without tools or thinking`);
+  }
+  const longContextBeta = betaTokens(headers).find((token) => token.startsWith(LONG_CONTEXT_BETA_PREFIX));
+  if (longContextBeta) return decided('agent.longContext', `header anthropic-beta ${longContextBeta} ([1m] model)`);
+  if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
+  if (tools.length >= MAIN_LOOP_MIN_TOOLS) {
+    const extras = [thinking ? 'thinking' : '', hasCacheControl(body) ? 'cache_control' : ''].filter(Boolean);
+    return decided('agent.main', `${tools.length} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
+  }
+  if (thinking) return decided('agent.thinking', 'thinking enabled outside the main loop');
+  return decided('agent.main', 'no agent signal (default)');
+}
+
+interface CodexTurnMetadata {
+  request_kind?: unknown;
+  thread_source?: unknown;
+}
+
+/** Codex (0.169): `x-codex-turn-metadata` says what the request is for; `x-openai-subagent` marks helper threads. */
+function classifyCodex(headers: RequestHeaders, body: Record<string, unknown>): Decided {
+  const metadata = parseTurnMetadata(headerValue(headers, 'x-codex-turn-metadata'));
+  const requestKind = typeof metadata?.request_kind === 'string' ? metadata.request_kind : undefined;
+  const threadSource = typeof metadata?.thread_source === 'string' ? metadata.thread_source : undefined;
+  const subagent = headerValue(headers, 'x-openai-subagent');
+
+  if (requestKind === 'compaction') return decided('agent.compaction', 'x-codex-turn-metadata request_kind=compaction');
+  if (subagent === 'compact') return decided('agent.compaction', 'header x-openai-subagent=compact');
+  if (threadSource === 'thread_title') return decided('agent.background', 'x-codex-turn-metadata thread_source=thread_title');
+  if (requestKind === 'subagent_turn' || threadSource === 'subagent') {
+    return decided('agent.subagent', `x-codex-turn-metadata ${requestKind === 'subagent_turn' ? 'request_kind=subagent_turn' : 'thread_source=subagent'}`);
+  }
+  if (subagent) return decided('agent.subagent', `header x-openai-subagent=${subagent}`);
+  if (requestKind === 'prewarm') return decided('agent.main', 'x-codex-turn-metadata request_kind=prewarm (warms the main loop cache)');
+  if (requestKind === 'turn') return decided('agent.main', `x-codex-turn-metadata request_kind=turn${threadSource ? `, thread_source=${threadSource}` : ''}`);
+  if (Array.isArray(body.tools) && body.tools.length >= MAIN_LOOP_MIN_TOOLS) return decided('agent.main', `${body.tools.length} tools (main loop)`);
+  return decided('agent.main', 'no agent signal (default)');
+}
+
+function parseTurnMetadata(raw: string | undefined): CodexTurnMetadata | undefined {
+  if (!raw) return undefined;
+  try {
+    return asRecord(JSON.parse(raw)) as CodexTurnMetadata | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function thinkingEnabled(body: Record<string, unknown>): boolean {
+  const thinking = asRecord(body.thinking);
+  if (thinking) return thinking.type !== 'disabled';
+  // OpenAI shapes: reasoning effort on Chat Completions or the Responses API.
+  const effort = body.reasoning_effort ?? asRecord(body.reasoning)?.effort;
+  return typeof effort === 'string' && effort !== 'none' && effort !== 'minimal';
+}
+
+function jsonSchemaFormat(body: Record<string, unknown>): boolean {
+  const format = asRecord(asRecord(body.output_config)?.format) ?? asRecord(body.output_format);
+  return format?.type === 'json_schema';
+}
+
+function betaTokens(headers: RequestHeaders): string[] {
+  const raw = headers['anthropic-beta'];
+  const values = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  return values.flatMap((value) => value.split(',')).map((token) => token.trim()).filter(Boolean);
+}
+
+/** Whether any system block, tool or message block carries a cache breakpoint. */
+function hasCacheControl(body: Record<string, unknown>): boolean {
+  const blocks = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const marked = (value: unknown) => asRecord(value)?.cache_control !== undefined;
+  if (blocks(body.system).some(marked) || blocks(body.tools).some(marked)) return true;
+  return blocks(body.messages).some((message) => blocks(asRecord(message)?.content).some(marked));
+}
+
+function firstSystemText(system: unknown): string {
+  if (typeof system === 'string') return system;
+  if (!Array.isArray(system)) return '';
+  const text = asRecord(system[0])?.text;
+  return typeof text === 'string' ? text : '';
+}
+
+/** The texts of the last user message: its string content, or each of its text blocks. */
+function lastUserTexts(messages: unknown): string[] {
+  if (!Array.isArray(messages)) return [];
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = asRecord(messages[index]);
+    if (message?.role !== 'user') continue;
+    if (typeof message.content === 'string') return [message.content];
+    return Array.isArray(message.content) ? message.content.map((block) => contentText([block])).filter(Boolean) : [];
+  }
+  return [];
+}
+
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((block) => {
+      const record = asRecord(block);
+      return record && (record.type === 'text' || record.type === 'input_text') && typeof record.text === 'string' ? record.text : '';
+    })
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}

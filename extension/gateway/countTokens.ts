@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLocalEndpoint } from '../router/config';
+import { classify } from './classify';
+import { canTranslateWith } from './codecs';
+import { countInputTokens, quickInputTokens } from './estimate';
+import { passThroughRequest, requestedMaxOutputTokens, type GatewayRuntime } from './exchange';
+import { planRoute } from './route';
+
+/**
+ * POST /v1/messages/count_tokens: asked of the Anthropic upstream the request would be routed to (with that
+ * endpoint's model), or estimated when the route leads elsewhere or the upstream cannot answer. Counting is free,
+ * so nothing is reserved or recorded.
+ */
+export async function runCountTokens(runtime: GatewayRuntime, request: IncomingMessage, response: ServerResponse, raw: Buffer, body: Record<string, unknown>): Promise<void> {
+  const answerEstimate = () => {
+    if (!response.headersSent && !response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': 'estimate' }).end(JSON.stringify({ input_tokens: countInputTokens(body) }));
+  };
+  const config = runtime.config();
+  const classification = classify({ protocol: 'anthropic', headers: request.headers, body });
+  const plan = planRoute(
+    {
+      kind: classification.kind,
+      ingress: 'anthropic',
+      clientModel: typeof body.model === 'string' ? body.model : undefined,
+      estInputTokens: quickInputTokens(raw.length, body),
+      requestedMaxOutputTokens: requestedMaxOutputTokens('anthropic', body),
+      canTranslate: canTranslateWith(runtime.codecs),
+    },
+    config,
+    { totals: runtime.ledger.totals(), unavailableEndpointIds: runtime.health.coolingDown() },
+  );
+  if (plan.kind !== 'route' || plan.upstreamProtocol !== 'anthropic') return answerEstimate();
+  let apiKey: string | undefined;
+  try {
+    apiKey = await runtime.keys(plan.endpoint);
+  } catch {
+    return answerEstimate();
+  }
+  if (!apiKey && !isLocalEndpoint(plan.endpoint)) return answerEstimate();
+
+  const outgoing = passThroughRequest({ request, raw, body, plan, apiKey, countTokens: true });
+  const upstream = runtime.upstream.open(outgoing.url, outgoing.headers, plan.endpoint.timeoutMs ?? config.requestTimeoutMs);
+  upstream.on('error', answerEstimate);
+  upstream.on('response', (upstreamResponse) => {
+    const chunks: Buffer[] = [];
+    upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
+    upstreamResponse.once('end', () => {
+      if ((upstreamResponse.statusCode ?? 500) >= 400) return answerEstimate();
+      if (!response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': plan.endpoint.model }).end(Buffer.concat(chunks));
+    });
+    upstreamResponse.once('error', answerEstimate);
+  });
+  for (const chunk of outgoing.chunks.slice(0, -1)) upstream.write(chunk);
+  upstream.end(outgoing.chunks.at(-1));
+}

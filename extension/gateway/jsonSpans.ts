@@ -1,0 +1,135 @@
+/**
+ * Byte-level editing of a JSON request body, so that pass-through keeps every other byte as the client sent it:
+ * prompt caching matches on the exact bytes of system blocks, tools and cache_control breakpoints, and a parse →
+ * stringify round trip would reorder nothing but could still change escapes and number formatting.
+ *
+ * UTF-8 never uses bytes below 0x80 inside a multi-byte character, so scanning for the ASCII structure characters
+ * byte by byte is safe; string contents are skipped with Buffer.indexOf.
+ */
+
+/** A value's bytes: [start, end) in the body. */
+export interface ByteSpan {
+  start: number;
+  end: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+export class JsonScanError extends Error {
+  override readonly name = 'JsonScanError';
+}
+
+const isSpace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+function skipSpace(bytes: Buffer, at: number): number {
+  while (at < bytes.length && isSpace(bytes[at])) at++;
+  return at;
+}
+
+/** `at` is on an opening quote; returns the index after the closing one. */
+function skipString(bytes: Buffer, at: number): number {
+  let from = at + 1;
+  for (;;) {
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote < 0) throw new JsonScanError('unterminated string');
+    let backslashes = 0;
+    for (let index = quote - 1; index > at && bytes[index] === BACKSLASH; index--) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
+/** The index after the value starting at `at`. */
+function skipValue(bytes: Buffer, at: number): number {
+  const first = bytes[at];
+  if (first === QUOTE) return skipString(bytes, at);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    for (let index = at; index < bytes.length; index++) {
+      const byte = bytes[index];
+      if (byte === QUOTE) {
+        index = skipString(bytes, index) - 1;
+      } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        depth++;
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (--depth === 0) return index + 1;
+      }
+    }
+    throw new JsonScanError('unterminated object or array');
+  }
+  let index = at;
+  while (index < bytes.length) {
+    const byte = bytes[index];
+    if (byte === COMMA || byte === CLOSE_BRACE || byte === CLOSE_BRACKET || isSpace(byte)) break;
+    index++;
+  }
+  if (index === at) throw new JsonScanError(`unexpected byte at ${at}`);
+  return index;
+}
+
+export interface TopLevelScan {
+  /** Index of the object's opening brace. */
+  open: number;
+  /** Value spans by key; for a repeated key the last one, which is the one JSON.parse keeps. */
+  values: Map<string, ByteSpan>;
+}
+
+/** The spans of the top-level object's values. Throws JsonScanError when the body is not a JSON object. */
+export function scanTopLevel(bytes: Buffer): TopLevelScan {
+  const values = new Map<string, ByteSpan>();
+  const open = skipSpace(bytes, 0);
+  if (bytes[open] !== OPEN_BRACE) throw new JsonScanError('not a JSON object');
+  let at = skipSpace(bytes, open + 1);
+  if (bytes[at] === CLOSE_BRACE) return { open, values };
+  for (;;) {
+    if (bytes[at] !== QUOTE) throw new JsonScanError(`expected a key at ${at}`);
+    const keyEnd = skipString(bytes, at);
+    const rawKey = bytes.toString('utf8', at, keyEnd);
+    const key = rawKey.includes('\\') ? (JSON.parse(rawKey) as string) : rawKey.slice(1, -1);
+    at = skipSpace(bytes, keyEnd);
+    if (bytes[at] !== COLON) throw new JsonScanError(`expected ":" at ${at}`);
+    const start = skipSpace(bytes, at + 1);
+    const end = skipValue(bytes, start);
+    values.set(key, { start, end });
+    at = skipSpace(bytes, end);
+    if (bytes[at] === COMMA) {
+      at = skipSpace(bytes, at + 1);
+      continue;
+    }
+    if (bytes[at] === CLOSE_BRACE) return { open, values };
+    throw new JsonScanError(`expected "," or "}" at ${at}`);
+  }
+}
+
+/** Spans of the first `limit` elements of the array at `span`. */
+export function arrayElementSpans(bytes: Buffer, span: ByteSpan, limit = Infinity): ByteSpan[] {
+  const spans: ByteSpan[] = [];
+  if (bytes[span.start] !== OPEN_BRACKET) return spans;
+  let at = skipSpace(bytes, span.start + 1);
+  while (at < span.end && bytes[at] !== CLOSE_BRACKET && spans.length < limit) {
+    const end = skipValue(bytes, at);
+    spans.push({ start: at, end });
+    at = skipSpace(bytes, end);
+    if (bytes[at] === COMMA) at = skipSpace(bytes, at + 1);
+  }
+  return spans;
+}
+
+/**
+ * The body with the top-level `model` set to `model`, as chunks to write in order (no copy of the rest): the
+ * value's bytes are replaced, or the key is added first when the body has none.
+ */
+export function withModel(bytes: Buffer, scan: TopLevelScan, model: string): Buffer[] {
+  const value = Buffer.from(JSON.stringify(model), 'utf8');
+  const span = scan.values.get('model');
+  if (span) return [bytes.subarray(0, span.start), value, bytes.subarray(span.end)];
+  const separator = scan.values.size > 0 ? ',' : '';
+  return [bytes.subarray(0, scan.open + 1), Buffer.from(`"model":${value.toString('utf8')}${separator}`, 'utf8'), bytes.subarray(scan.open + 1)];
+}

@@ -1,0 +1,53 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { headerValue, type RequestHeaders } from './classify';
+import { GatewayError } from './errors';
+
+/**
+ * Who may use the gateway: only local programs that hold the token. A browser page can reach 127.0.0.1 too, so
+ * any request with an Origin header is refused, and a Host other than the gateway's own address (a DNS-rebinding
+ * page on evil.example resolving to 127.0.0.1) is refused before the token is even looked at.
+ */
+export class GatewayAccess {
+  private readonly tokenDigest: Buffer;
+  private allowedHosts: ReadonlySet<string> = new Set();
+
+  constructor(token: string) {
+    this.tokenDigest = digest(token);
+  }
+
+  /** Call once listening: the Host header must then name this address and port. */
+  setAddress(host: string, port: number): void {
+    this.allowedHosts = new Set([`${host}:${port}`, `localhost:${port}`]);
+  }
+
+  /** The reason to refuse this request, or undefined when it may proceed. */
+  check(headers: RequestHeaders): GatewayError | undefined {
+    if (headers.origin !== undefined) {
+      return new GatewayError('forbidden', 'Tierwise gateway: requests from web pages (with an Origin header) are refused.');
+    }
+    const host = headerValue(headers, 'host')?.toLowerCase();
+    if (!host || !this.allowedHosts.has(host)) {
+      return new GatewayError('forbidden', `Tierwise gateway: Host "${host ?? ''}" is not this gateway's address; use one of ${[...this.allowedHosts].join(', ')}.`);
+    }
+    const given = presentedToken(headers);
+    if (given === undefined) {
+      return new GatewayError('unauthorized', 'Tierwise gateway: no token. Send the gateway token as the API key (x-api-key or Authorization: Bearer).');
+    }
+    if (!timingSafeEqual(digest(given), this.tokenDigest)) {
+      return new GatewayError('unauthorized', 'Tierwise gateway: wrong token. Use the token `tierwise gateway` printed (also in ~/.tierwise/gateway-token).');
+    }
+    return undefined;
+  }
+}
+
+/** The token as Anthropic clients (x-api-key) or OpenAI clients (Authorization: Bearer) send their key. */
+export function presentedToken(headers: RequestHeaders): string | undefined {
+  const apiKey = headerValue(headers, 'x-api-key');
+  if (apiKey) return apiKey.trim();
+  const authorization = headerValue(headers, 'authorization');
+  const bearer = authorization && /^Bearer\s+(.+)$/i.exec(authorization.trim());
+  return bearer ? bearer[1].trim() : undefined;
+}
+
+// Digests have one length whatever was sent, so the comparison takes the same time for every wrong token.
+const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
