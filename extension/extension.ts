@@ -39,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const keys = new ApiKeyStore(context.secrets, context.globalState);
   const providers = createProviderRegistry();
-  const ledger = new Ledger({ dir: activeSettings.extension.ledgerDirectory ?? defaultLedgerDir() });
+  const ledgerDir = activeSettings.extension.ledgerDirectory ?? defaultLedgerDir();
+  const ledger = new Ledger({ dir: ledgerDir });
   subscriptions.push({ dispose: () => ledger.close() });
   const router = new Router({
     config: () => activeSettings.config,
@@ -70,6 +71,13 @@ export function activate(context: vscode.ExtensionContext): void {
           `caps daily ${caps.dailyUsd ?? 'none'} monthly ${caps.monthlyUsd ?? 'none'} per-request ${caps.perRequestUsd ?? 'none'}, policy ${caps.policy}`,
       );
       refreshSpend();
+      // Calls in flight hold reservations in the open ledger, so the folder switches at the next window load.
+      const wantedDir = activeSettings.extension.ledgerDirectory ?? defaultLedgerDir();
+      if (wantedDir !== ledgerDir) {
+        void vscode.window
+          .showInformationMessage(`Tierwise: the spend ledger moves to ${wantedDir} when the window reloads.`, 'Reload Window')
+          .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
+      }
     }),
   );
 

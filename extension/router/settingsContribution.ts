@@ -10,7 +10,7 @@ const EXTENSION_ONLY_SETTINGS: Record<string, JsonSchema> = {
     default: null,
     order: 50,
     markdownDescription:
-      'Folder of the spend ledger shared by every VS Code window, the `tierwise` CLI and the gateway. `null` uses `~/.tierwise/ledger`.',
+      'Folder of the spend ledger shared by every VS Code window, the `tierwise` CLI and the gateway. `null` uses `~/.tierwise/ledger`. A change takes effect when the window reloads.',
   },
   [`${SETTINGS_SECTION}.debug.logPrompts`]: {
     type: 'boolean',

@@ -44,6 +44,7 @@ describe('Tierwise refactor, plan and ask in VS Code (code-server)', () => {
   beforeEach(async () => {
     // A test that failed may leave a picker open; start each from the plain workbench with fresh fakes.
     for (let press = 0; press < 2; press++) await session?.page.keyboard.press('Escape');
+    await session?.runCommand('View: Close All Editors');
     fakes?.ollama.reset();
     fakes?.openai.reset();
     fakes?.anthropic.reset();
@@ -65,15 +66,15 @@ describe('Tierwise refactor, plan and ask in VS Code (code-server)', () => {
   };
   const workspaceFile = (relative: string) => fs.readFileSync(path.join(workspaceFolder, relative), 'utf8');
 
-  /** Goes to a 1-based line and selects `count` whole lines from it. */
+  /** Goes to a 1-based line and selects `count` whole lines from it; checks the status bar says so. */
   async function selectLines(line: number, count: number): Promise<void> {
     const page = vscode().page;
-    await page.keyboard.press('Control+G');
-    await vscode().quickInputBox().waitFor({ state: 'visible', timeout: uiStepTimeoutMs });
-    await page.keyboard.type(String(line));
+    await vscode().openQuickInput('Control+G', `:${line}:1`);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: String(line) }).first().waitFor({ state: 'visible', timeout: uiStepTimeoutMs });
     await page.keyboard.press('Enter');
-    await page.keyboard.press('Home');
-    for (let index = 0; index < count; index++) await page.keyboard.press('Shift+Down');
+    await vscode().statusBarItem('status.editor.selection').filter({ hasText: `Ln ${line}, Col 1` }).waitFor({ state: 'visible', timeout: uiStepTimeoutMs });
+    for (let index = 0; index < count; index++) await page.keyboard.press('Shift+ArrowDown');
+    await vscode().statusBarItem('status.editor.selection').filter({ hasText: `Ln ${line + count}, Col 1 (` }).waitFor({ state: 'visible', timeout: uiStepTimeoutMs });
   }
 
   /** Runs a command that asks for text in an input box titled `inputTitle`, and answers it. */

@@ -4,7 +4,7 @@ import { h, on, uniqueId } from '../dom';
 import type { BudgetAmountKey, BudgetPolicy, BudgetsView, RoutingView, SettingEdit, TierName } from '../protocol';
 import { capText, parseCapUsd, parseSoftThreshold, type Parsed } from '../validation';
 import type { PanelContext } from './context';
-import { select, withError } from './fields';
+import { clearError, select, withError } from './fields';
 import { link } from './routing';
 import { collapsible } from './section';
 
@@ -44,6 +44,7 @@ function numberField(field: NumberField, context: PanelContext): HTMLElement {
   on(input, 'input', () => {
     ui.drafts[field.key] = input.value;
     context.saveUi();
+    clearError(input, fieldErrors, field.key);
   });
   on(input, 'change', () => {
     const parsed = field.parse(input.value);

@@ -19,3 +19,15 @@ export function select(
   control.value = selected;
   return control;
 }
+
+/** Takes a field's error away as soon as the user edits it (the next check may put it back). */
+export function clearError(control: HTMLElement, fieldErrors: Map<string, string>, fieldKey: string): void {
+  if (!fieldErrors.delete(fieldKey) && control.getAttribute('aria-invalid') !== 'true') return;
+  control.removeAttribute('aria-invalid');
+  const ids = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+  const errorIds = ids.filter((id) => id.endsWith('-error'));
+  for (const id of errorIds) document.getElementById(id)?.remove();
+  const remaining = ids.filter((id) => !errorIds.includes(id));
+  if (remaining.length > 0) control.setAttribute('aria-describedby', remaining.join(' '));
+  else control.removeAttribute('aria-describedby');
+}

@@ -4,7 +4,7 @@ import { h, on, uniqueId } from '../dom';
 import type { EndpointView, ProviderKind, ProviderStatusView, RoutingView, TierName } from '../protocol';
 import { endpointFormErrors } from '../validation';
 import type { PanelContext } from './context';
-import { select, withError } from './fields';
+import { clearError, select, withError } from './fields';
 
 const TASK_LABELS: Record<string, string> = {
   commitMessage: 'Commit message',
@@ -166,11 +166,11 @@ function addEndpointForm(routing: RoutingView, status: ProviderStatusView | unde
   });
   on(model, 'input', () => {
     remember();
-    fieldErrors.delete('add:model');
+    clearError(model, fieldErrors, 'add:model');
   });
   on(baseUrl, 'input', () => {
     remember();
-    fieldErrors.delete('add:baseUrl');
+    clearError(baseUrl, fieldErrors, 'add:baseUrl');
   });
 
   const form = h(

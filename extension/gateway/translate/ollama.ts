@@ -115,13 +115,14 @@ function parseMessages(value: unknown): { system: IRSystemBlock[]; messages: IRM
       case 'tool': {
         const byId = optionalString(message.tool_call_id, `${field}.tool_call_id`);
         const byName = optionalString(message.tool_name, `${field}.tool_name`);
-        const position = byId !== undefined
-          ? unanswered.findIndex((call) => call.id === byId)
-          : byName !== undefined
-            ? unanswered.findIndex((call) => call.name === byName)
-            : 0;
-        const matched = unanswered[position >= 0 ? position : 0];
-        if (matched) unanswered.splice(unanswered.indexOf(matched), 1);
+        let position: number;
+        if (byId !== undefined) position = unanswered.findIndex((call) => call.id === byId);
+        else {
+          position = byName !== undefined ? unanswered.findIndex((call) => call.name === byName) : -1;
+          if (position < 0) position = 0;
+        }
+        const matched = position >= 0 ? unanswered[position] : undefined;
+        if (matched) unanswered.splice(position, 1);
         const result: IRPart = {
           type: 'toolResult',
           toolCallId: byId ?? matched?.id ?? `call_unmatched_${index}`,

@@ -23,9 +23,9 @@ import {
   randomToken,
   thinkingEffort,
   thinkingTravelsTo,
+  toolResultText,
   totalPromptTokens,
   zeroUsage,
-  type DecoderOptions,
   type IREvent,
   type IRMessage,
   type IRPart,
@@ -337,12 +337,14 @@ function buildInput(ir: IRRequest): JsonObject[] {
         case 'toolResult': {
           flush();
           const prefix = part.isError ? TOOL_ERROR_PREFIX : '';
+          // Text-only output travels as a string, the form every Responses server accepts.
+          const content = part.content;
           const output =
-            typeof part.content === 'string'
-              ? prefix + part.content
+            typeof content === 'string' || content.every((inner) => inner.type === 'text')
+              ? prefix + toolResultText(content)
               : [
                   ...(prefix ? [{ type: 'input_text', text: prefix }] : []),
-                  ...part.content
+                  ...content
                     .map((inner, innerIndex) => inputContentPart(inner, `${partField}.content[${innerIndex}]`))
                     .filter((inner): inner is JsonObject => inner !== undefined),
                 ];
@@ -987,5 +989,3 @@ export const openAiResponsesCodec: ProtocolCodec = {
   stopReasonFromWire,
   stopReasonToWire,
 };
-
-export { incompleteReason };
