@@ -22,7 +22,17 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['vscode'],
+    // The TypeScript compiler is its own bundle (below), required only on the first TS/JS syntax check.
+    external: ['vscode', 'typescript'],
+  },
+  {
+    ...common,
+    entryPoints: { typescript: 'node_modules/typescript/lib/typescript.js' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: false,
   },
   {
     ...common,
@@ -33,6 +43,7 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    external: ['typescript'],
   },
   {
     ...common,

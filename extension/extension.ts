@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
+import { AnswerDocuments } from './actions/answerDocuments';
 import { registerAskAction } from './actions/ask';
 import { registerCommitMessageAction } from './actions/commitMessage';
 import { registerExplainDiagnosticAction } from './actions/explainDiagnostic';
 import { registerFindFilesAction } from './actions/findFiles';
 import { registerPlanAction } from './actions/planChange';
+import { ProposalDocuments } from './actions/proposalDocuments';
 import { registerRefactorAction } from './actions/refactorSelection';
 import type { ActionServices } from './actions/routedAction';
 import { createProviderRegistry } from './providers/registry';
@@ -82,13 +84,18 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   const services: ActionServices = { router, log, settings: activeSettings, onSpend: refreshSpend };
+  // Refactors and plan steps share the proposal diffs; Ask and plan answers share the streamed answer documents.
+  const proposals = new ProposalDocuments();
+  const answers = new AnswerDocuments();
   subscriptions.push(
+    proposals,
+    answers,
     registerCommitMessageAction(services),
     registerExplainDiagnosticAction(services),
     registerFindFilesAction(services),
-    registerRefactorAction(services),
-    registerPlanAction(services),
-    registerAskAction(services),
+    registerRefactorAction(services, proposals),
+    registerPlanAction(services, proposals, answers),
+    registerAskAction(services, answers),
     vscode.commands.registerCommand('tierwise.setApiKey', async () => {
       const name = await keys.promptAndStore(activeSettings.config);
       if (name) {

@@ -64,10 +64,6 @@ export class AnswerDocuments extends DisposableOwner implements vscode.TextDocum
     this.update(uri, (answer) => ({ ...answer, footer }), true);
   }
 
-  bodyOf(uri: vscode.Uri): string {
-    return this.answers.get(uri.toString())?.body ?? '';
-  }
-
   private update(uri: vscode.Uri, change: (answer: Answer) => Answer, now = false): void {
     const key = uri.toString();
     const answer = this.answers.get(key);
@@ -92,27 +88,6 @@ export class AnswerDocuments extends DisposableOwner implements vscode.TextDocum
   private forgetOldest(): void {
     while (this.answers.size > MAX_KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
   }
-}
-
-let shared: { answers: AnswerDocuments; users: number } | undefined;
-
-/** The one AnswerDocuments that Ask and plan answer steps share; disposed when both are. */
-export function acquireAnswerDocuments(): { answers: AnswerDocuments; release: vscode.Disposable } {
-  shared ??= { answers: new AnswerDocuments(), users: 0 };
-  const current = shared;
-  current.users++;
-  let released = false;
-  return {
-    answers: current.answers,
-    release: new vscode.Disposable(() => {
-      if (released) return;
-      released = true;
-      if (--current.users === 0) {
-        current.answers.dispose();
-        if (shared === current) shared = undefined;
-      }
-    }),
-  };
 }
 
 /** "Routing to mid · gpt-5-mini…": where the question is about to go, before the first word arrives. */

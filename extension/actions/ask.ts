@@ -1,15 +1,14 @@
 import * as vscode from 'vscode';
 import { askRequest, type AskContext } from '../router/prompts/ask';
-import { acquireAnswerDocuments, streamAnswer, type AnswerDocuments } from './answerDocuments';
+import { streamAnswer, type AnswerDocuments } from './answerDocuments';
 import type { ActionServices } from './routedAction';
 
 /**
  * "Ask…": a free-form question with the selection (or what is visible of the editor) as context, on the tier the
  * routes table gives `ask`; the answer streams into a Markdown editor beside.
  */
-export function registerAskAction(services: ActionServices): vscode.Disposable {
-  const { answers, release } = acquireAnswerDocuments();
-  return vscode.Disposable.from(release, vscode.commands.registerCommand('tierwise.ask', () => ask(services, answers)));
+export function registerAskAction(services: ActionServices, answers: AnswerDocuments): vscode.Disposable {
+  return vscode.commands.registerCommand('tierwise.ask', () => ask(services, answers));
 }
 
 async function ask(services: ActionServices, answers: AnswerDocuments): Promise<void> {
@@ -25,7 +24,7 @@ async function ask(services: ActionServices, answers: AnswerDocuments): Promise<
   if (!question?.trim()) return;
 
   const request = askRequest(question, context);
-  services.log.prompt('ask', request.messages[0].content);
+  services.log.prompt('Ask prompt', request.messages[0].content);
   await streamAnswer(services, answers, {
     title: question,
     header: `# ${question.trim().replace(/\s+/g, ' ')}${context ? `\n\n_About ${context.where} of \`${context.path}\`._` : ''}`,

@@ -10,15 +10,15 @@ import {
   type RunSummary,
   type StepStatus,
 } from '../router/plan';
-import { planRequest, planRevisionRequest, planStepRequest, type StepFile, type WorkspaceSummary } from '../router/prompts/plan';
+import { planRequest, planRevisionRequest, planStepRequest, truncatedStepFiles, type StepFile, type WorkspaceSummary } from '../router/prompts/plan';
 import type { RunResult } from '../router/router';
 import { tierAbove } from '../router/tiers';
 import { fileEditsValidator, languageIdForFileName, normalizeReplacement, parseFileBlocks, wholeFileContext } from '../router/validators/code';
 import { parsePlan, planValidator } from '../router/validators/plan';
-import { acquireAnswerDocuments, streamAnswer, type AnswerDocuments } from './answerDocuments';
+import { streamAnswer, type AnswerDocuments } from './answerDocuments';
 import { PlanCodeLensProvider, RUN_PLAN_STEP_COMMAND } from './planCodeLens';
 import { PlanDocuments } from './planDocument';
-import { acquireProposalDocuments, offerProposals, type ProposalDocuments, type ProposalOutcome } from './proposalDocuments';
+import { offerProposals, type ProposalDocuments, type ProposalOutcome } from './proposalDocuments';
 import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
 
 /** Folders never listed to the planner. */
@@ -31,13 +31,9 @@ const WORKSPACE_SEARCH_LIMIT = 2000;
  * "Run step N" above each step. A step runs on its own tier, as a refactor (diff proposals) or an answer (Markdown
  * beside); a step that fails even on the top tier makes the planner revise the steps that remain.
  */
-export function registerPlanAction(services: ActionServices): vscode.Disposable {
-  const proposalsHandle = acquireProposalDocuments();
-  const answersHandle = acquireAnswerDocuments();
-  const runner = new PlanRunner(services, new PlanDocuments(), proposalsHandle.proposals, answersHandle.answers);
+export function registerPlanAction(services: ActionServices, proposals: ProposalDocuments, answers: AnswerDocuments): vscode.Disposable {
+  const runner = new PlanRunner(services, new PlanDocuments(), proposals, answers);
   return vscode.Disposable.from(
-    proposalsHandle.release,
-    answersHandle.release,
     runner.lenses,
     vscode.languages.registerCodeLensProvider({ language: 'markdown' }, runner.lenses),
     vscode.commands.registerCommand('tierwise.planChange', () => runner.planChange()),
@@ -77,7 +73,7 @@ class PlanRunner {
     const folder = activeWorkspaceFolder();
     const workspace = await summarizeWorkspace(folder);
     const request = planRequest(goal, workspace);
-    this.services.log.prompt('plan', request.messages[0].content);
+    this.services.log.prompt('Plan prompt', request.messages[0].content);
 
     const result = await this.routed({ title: 'Planning…', request, validator: planValidator, json: true });
     if (!result) return;
@@ -137,7 +133,11 @@ class PlanRunner {
     if (!folder) return failed('a refactor step needs a workspace folder to find its files; open the folder and run the step again');
     const files = await Promise.all(step.files.map((file) => readStepFile(folder, file)));
     const request = planStepRequest(state, index, files);
-    const validator = fileEditsValidator(files.map((file) => ({ path: file.path, languageId: file.languageId, original: file.text })));
+    this.services.log.prompt(`Plan step ${index + 1} prompt`, request.messages[0].content);
+    const truncated = truncatedStepFiles(files);
+    const validator = fileEditsValidator(
+      files.map((file) => ({ path: file.path, languageId: file.languageId, original: file.text, shownTruncated: truncated.has(file.path) })),
+    );
     const result = await this.routed({ title: `Plan step ${index + 1} on ${step.tier}…`, request, validator });
     const unusable = this.unusable(result, step);
     if (unusable) return unusable;
@@ -147,6 +147,8 @@ class PlanRunner {
 
     const fileOutcomes = new Map<string, string>();
     const ids: string[] = [];
+    // Identifies this run's status, so a proposal from an earlier run of the step cannot overwrite a later one.
+    const doneAt = new Date().toISOString();
     for (const edit of parsed.edits) {
       const file = files.find((candidate) => candidate.path === edit.path)!;
       let replacement = normalizeReplacement(edit.content, wholeFileContext({ path: file.path, languageId: file.languageId, original: file.text }));
@@ -166,33 +168,48 @@ class PlanRunner {
             end: file.text.length,
             replacement,
             label: `step ${index + 1} · ${describeResult(run)}`,
-            onSettled: (settled) => this.recordFileOutcome(planUri, index, run, fileOutcomes, file.path, settled),
+            onSettled: (settled) => this.recordFileOutcome(planUri, index, { run, doneAt, outcomes: fileOutcomes }, file.path, settled),
           },
           { preserveFocus: true, viewColumn: vscode.ViewColumn.Beside },
         ),
       );
     }
+    const proposed = [...fileOutcomes].filter(([, outcome]) => outcome === 'awaiting review').map(([path]) => path);
     if (ids.length > 0) {
-      void offerProposals(this.proposals, ids, `Tierwise: plan step ${index + 1} proposes changes to ${ids.length === 1 ? [...fileOutcomes.keys()].find((path) => fileOutcomes.get(path) === 'awaiting review') : `${ids.length} files`} (${describeResult(run)}).`);
+      const what = proposed.length === 1 ? proposed[0] : `${proposed.length} files`;
+      void offerProposals(this.proposals, ids, `Tierwise: plan step ${index + 1} proposes changes to ${what} (${describeResult(run)}).`);
     }
-    return { status: { state: 'done', run: summarizeRun(run), outcome: describeFileOutcomes(fileOutcomes), at: new Date().toISOString() } };
+    return { status: { state: 'done', run: summarizeRun(run), outcome: describeFileOutcomes(fileOutcomes), at: doneAt } };
   }
 
-  private recordFileOutcome(planUri: vscode.Uri, index: number, run: RunResult, outcomes: Map<string, string>, path: string, settled: ProposalOutcome): void {
-    outcomes.set(path, settled);
-    const status: StepStatus = { state: 'done', run: summarizeRun(run), outcome: describeFileOutcomes(outcomes), at: new Date().toISOString() };
-    void this.documents.update(planUri, (current) => (current.steps[index]?.status.state === 'done' ? withStepStatus(current, index, status) : current)).catch(() => undefined);
+  /** A proposal of a step was applied, discarded or closed: the step's status says so. */
+  private recordFileOutcome(
+    planUri: vscode.Uri,
+    index: number,
+    step: { run: RunResult; doneAt: string; outcomes: Map<string, string> },
+    path: string,
+    settled: ProposalOutcome,
+  ): void {
+    step.outcomes.set(path, settled);
+    const status: StepStatus = { state: 'done', run: summarizeRun(step.run), outcome: describeFileOutcomes(step.outcomes), at: step.doneAt };
+    const isThisRun = (current: PlanState) => {
+      const currentStatus = current.steps[index]?.status;
+      return currentStatus?.state === 'done' && currentStatus.at === step.doneAt;
+    };
+    void this.documents.update(planUri, (current) => (isThisRun(current) ? withStepStatus(current, index, status) : current)).catch(() => undefined);
   }
 
   private async runAnswerStep(planUri: vscode.Uri, state: PlanState, index: number): Promise<StepOutcome> {
     const step = state.steps[index];
     const folder = vscode.workspace.getWorkspaceFolder(planUri) ?? activeWorkspaceFolder();
     const files = folder ? await Promise.all(step.files.map((file) => readStepFile(folder, file))) : [];
+    const request = planStepRequest(state, index, files);
+    this.services.log.prompt(`Plan step ${index + 1} prompt`, request.messages[0].content);
     const result = await streamAnswer(this.services, this.answers, {
       title: `step ${index + 1} ${step.description}`,
       header: `# Step ${index + 1}: ${step.description.split('\n')[0]}\n\n_Plan: ${state.goal}_`,
       progressTitle: `Plan step ${index + 1} on ${step.tier}…`,
-      request: planStepRequest(state, index, files),
+      request,
     });
     return this.unusable(result, step) ?? { status: { state: 'done', run: summarizeRun(result!), outcome: 'answer opened beside', at: new Date().toISOString() } };
   }
@@ -215,6 +232,7 @@ class PlanRunner {
     if (!state) return;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? activeWorkspaceFolder();
     const request = planRevisionRequest(state, failedIndex, failure, await summarizeWorkspace(folder));
+    this.services.log.prompt('Plan revision prompt', request.messages[0].content);
     const result = await this.routed({ title: `Revising the plan after step ${failedIndex + 1} failed…`, request, validator: planValidator, json: true });
     if (!result) return;
     const parsed = parsePlan(result.text);
@@ -250,7 +268,11 @@ const failed = (reason: string, run?: RunSummary): StepOutcome => ({ status: { s
 
 function describeFileOutcomes(outcomes: Map<string, string>): string {
   if (outcomes.size === 0) return 'no changes proposed';
-  return [...outcomes].map(([path, outcome]) => `\`${path}\` ${outcome === 'awaiting review' ? 'proposed (apply or discard in its diff)' : outcome}`).join(', ');
+  const described: Record<string, string> = {
+    'awaiting review': 'proposed (apply or discard in its diff)',
+    closed: 'proposal closed without applying',
+  };
+  return [...outcomes].map(([path, outcome]) => `\`${path}\` ${described[outcome] ?? outcome}`).join(', ');
 }
 
 interface LoadedStepFile extends StepFile {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { planFileName, readPlanState, renderPlanMarkdown, type PlanState } from '../router/plan';
+import { changedMiddle, planFileName, readPlanState, renderPlanMarkdown, type PlanState } from '../router/plan';
 
 /** Where plans are saved, relative to the workspace folder. */
 export const PLANS_FOLDER = '.tierwise/plans';
@@ -63,17 +63,3 @@ export class PlanDocuments {
     return next;
   }
 }
-
-/** The span where two texts differ: common prefix and suffix excluded. */
-export function changedMiddle(oldText: string, newText: string): { start: number; oldEnd: number; newEnd: number } {
-  let start = 0;
-  const shorter = Math.min(oldText.length, newText.length);
-  while (start < shorter && oldText[start] === newText[start]) start++;
-  if (start > 0 && isHighSurrogate(oldText.charCodeAt(start - 1))) start--; // never split a surrogate pair
-  let suffix = 0;
-  while (suffix < shorter - start && oldText[oldText.length - 1 - suffix] === newText[newText.length - 1 - suffix]) suffix++;
-  if (suffix > 0 && isHighSurrogate(oldText.charCodeAt(oldText.length - 1 - suffix))) suffix--;
-  return { start, oldEnd: oldText.length - suffix, newEnd: newText.length - suffix };
-}
-
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

@@ -7,7 +7,8 @@ export const PROPOSAL_SCHEME = 'tierwise-proposal';
 const APPLY_COMMAND = 'tierwise.applyRefactor';
 const DISCARD_COMMAND = 'tierwise.discardRefactor';
 
-export type ProposalOutcome = 'applied' | 'discarded';
+/** `closed`: the diff was closed without Apply or Discard. */
+export type ProposalOutcome = 'applied' | 'discarded' | 'closed';
 
 /** One proposed change to one file: a range of it replaced, or a new file created. */
 export interface ProposalInput {
@@ -48,7 +49,7 @@ export class ProposalDocuments extends DisposableOwner implements vscode.TextDoc
     this.register(vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, this));
     this.register(vscode.commands.registerCommand(APPLY_COMMAND, (uri?: vscode.Uri) => this.apply(this.find(uri))));
     this.register(vscode.commands.registerCommand(DISCARD_COMMAND, (uri?: vscode.Uri) => this.discard(this.find(uri))));
-    // A proposal whose diff the user closed is forgotten, so memory does not grow with every refactor.
+    // A proposal whose diff the user closed is forgotten (as closed), so memory does not grow with every refactor.
     this.register(vscode.window.tabGroups.onDidChangeTabs((event) => event.closed.length > 0 && this.forgetUnshown()));
   }
 
@@ -135,8 +136,10 @@ export class ProposalDocuments extends DisposableOwner implements vscode.TextDoc
     this.settle(proposal, 'applied');
     await this.closeDiff(proposal);
     document ??= await vscode.workspace.openTextDocument(proposal.target);
+    // Select what was inserted; counted in lines, since VS Code converted its line ends to the document's.
     const start = document.positionAt(proposal.start);
-    const end = document.positionAt(proposal.start + proposal.replacement.length);
+    const lines = proposal.replacement.split('\n');
+    const end = lines.length === 1 ? start.translate(0, lines[0].length) : new vscode.Position(start.line + lines.length - 1, lines[lines.length - 1].length);
     await vscode.window.showTextDocument(document, { selection: new vscode.Range(start, end), preview: false });
     return true;
   }
@@ -170,7 +173,7 @@ export class ProposalDocuments extends DisposableOwner implements vscode.TextDoc
 
   private forgetUnshown(): void {
     for (const proposal of [...this.proposals.values()]) {
-      if (proposal.shown && this.tabsShowing(proposal).length === 0) this.proposals.delete(proposal.id);
+      if (proposal.shown && this.tabsShowing(proposal).length === 0) this.settle(proposal, 'closed');
     }
   }
 }
@@ -182,30 +185,6 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-let shared: { proposals: ProposalDocuments; users: number } | undefined;
-
-/**
- * The one ProposalDocuments the refactor and plan actions share (one content provider, one Apply command), created
- * by whichever registers first and disposed when both are. extension.ts could build it and pass it to both instead.
- */
-export function acquireProposalDocuments(): { proposals: ProposalDocuments; release: vscode.Disposable } {
-  shared ??= { proposals: new ProposalDocuments(), users: 0 };
-  const current = shared;
-  current.users++;
-  let released = false;
-  return {
-    proposals: current.proposals,
-    release: new vscode.Disposable(() => {
-      if (released) return;
-      released = true;
-      if (--current.users === 0) {
-        current.proposals.dispose();
-        if (shared === current) shared = undefined;
-      }
-    }),
-  };
 }
 
 /**

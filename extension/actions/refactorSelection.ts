@@ -1,19 +1,16 @@
 import * as vscode from 'vscode';
 import { refactorRequest } from '../router/prompts/refactor';
+import type { RunResult } from '../router/router';
 import { normalizeReplacement, replacementValidator, type ReplacementContext } from '../router/validators/code';
-import { acquireProposalDocuments, offerProposals, type ProposalDocuments } from './proposalDocuments';
+import { offerProposals, type ProposalDocuments } from './proposalDocuments';
 import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
 
 /**
  * "Refactor Selection…": the instruction and the selection (with the file around it) go to the refactor tier; the
  * answer must parse in place or it escalates; the result opens as a diff against the file, to apply or discard.
  */
-export function registerRefactorAction(services: ActionServices): vscode.Disposable {
-  const { proposals, release } = acquireProposalDocuments();
-  return vscode.Disposable.from(
-    release,
-    vscode.commands.registerCommand('tierwise.refactorSelection', () => refactorSelection(services, proposals)),
-  );
+export function registerRefactorAction(services: ActionServices, proposals: ProposalDocuments): vscode.Disposable {
+  return vscode.commands.registerCommand('tierwise.refactorSelection', () => refactorSelection(services, proposals));
 }
 
 async function refactorSelection(services: ActionServices, proposals: ProposalDocuments): Promise<void> {
@@ -46,9 +43,9 @@ async function refactorSelection(services: ActionServices, proposals: ProposalDo
     after: fileText.slice(end),
   };
   const request = refactorRequest({ instruction, languageId: document.languageId, filePath, fileText, selectionStart: start, selectionEnd: end });
-  services.log.prompt('refactor', request.messages[0].content);
+  services.log.prompt('Refactor prompt', request.messages[0].content);
 
-  let result;
+  let result: RunResult | undefined;
   try {
     result = await runRoutedAction(services, { title: `Refactoring ${filePath}…`, request, validator: replacementValidator(context) });
   } finally {

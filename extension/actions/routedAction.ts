@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { BudgetBlockedError, describeViolation } from '../router/budget';
+import { formatUsd } from '../router/money';
 import type { RouteRequest } from '../router/decide';
 import { NoEndpointError, OverCapDeclinedError, TierExhaustedError } from '../router/errors';
 import type { Router, RunOptions, RunResult } from '../router/router';
@@ -26,11 +27,6 @@ export interface RoutedActionOptions {
   onText?: RunOptions['onText'];
 }
 
-/** Dollars as a person reads them: cents, or enough digits that a real but tiny cost is not shown as $0.0000. */
-export function formatUsd(amount: number): string {
-  if (amount === 0 || amount >= 0.01) return `$${amount.toFixed(2)}`;
-  return `$${amount.toPrecision(2).replace(/0+$/, '').replace(/\.$/, '')}`;
-}
 const usd = formatUsd;
 
 /** How long the status bar says who answered and what it cost. */

@@ -18,7 +18,7 @@ import { scanTopLevel, withModel } from './jsonSpans';
 import { DEFAULT_ANTHROPIC_VERSION, upstreamAuthHeaders, upstreamUrl, type IngressProtocol, type WireProtocol } from './protocols';
 import { planRoute, type PlanInput, type RoutedPlan } from './route';
 import { prefixDigest, prefixSessionKey, sessionIdentity, streamOf, type PrefixDigest, type SessionTracker } from './sessions';
-import type { IREvent, ProtocolCodec } from './translate/ir';
+import { streamMetaFor, type IREvent, type ProtocolCodec } from './translate';
 import { forwardedRequestHeaders, forwardedResponseHeaders, UpstreamTimeoutError, type UpstreamConnections } from './upstream';
 import { UsageTap, type TapOutcome } from './usageTap';
 
@@ -196,9 +196,10 @@ export async function runChatExchange(
     // Never silent: a downgraded main turn changes the model the user is talking to.
     runtime.log(`${who}: downgraded ${plan.downgrade.from} → ${plan.downgrade.to} because ${plan.downgrade.because} (${plan.endpoint.model})`);
   }
-  if (request.destroyed || response.destroyed) {
+  if (response.destroyed || request.socket.destroyed) {
     // The client gave up while the reservation was being taken.
     if (reservationId) runtime.ledger.release(reservationId);
+    runtime.log(`${who}: the client went away before the request was sent`);
     return;
   }
 
@@ -448,12 +449,7 @@ function relayTranslated(
   const { plan, ingress } = state;
   const source = runtime.codecs(ingress)!;
   const target = runtime.codecs(plan.upstreamProtocol)!;
-  const meta = {
-    id: clientFacingId(ingress),
-    model: plan.endpoint.model,
-    includeUsage: ir.streamIncludeUsage ?? true,
-    freeformToolNames: ir.tools.filter((tool) => tool.freeform).map((tool) => tool.name),
-  };
+  const meta = streamMetaFor(ir, { id: clientFacingId(ingress), model: plan.endpoint.model });
   let usage: Usage | undefined;
   let outputChars = 0;
   let streamError: string | undefined;

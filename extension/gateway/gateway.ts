@@ -6,13 +6,14 @@ import type { TierwiseConfig } from '../router/config';
 import { EndpointHealth } from '../router/endpointHealth';
 import type { RouterLedger } from '../router/router';
 import { asRecord } from './classify';
-import { NO_CODECS, type CodecLookup } from './codecs';
+import type { CodecLookup } from './codecs';
 import { runCountTokens } from './countTokens';
 import { GatewayError } from './errors';
 import { runChatExchange, sendGatewayError, type GatewayRuntime, type InflightExchange } from './exchange';
 import { modelsListing } from './models';
 import type { IngressProtocol, WireProtocol } from './protocols';
 import { GatewayAccess } from './security';
+import { codecFor } from './translate';
 import { SessionTracker } from './sessions';
 import { UpstreamConnections } from './upstream';
 
@@ -40,7 +41,7 @@ export interface GatewayOptions {
   /** One line per decision, settlement and refusal; never keys, and prompt text only with debugLogPrompts. */
   log?: (line: string) => void;
   debugLogPrompts?: boolean | (() => boolean);
-  /** Protocol translators; without them only same-protocol routes are possible. */
+  /** Protocol translators (default: the gateway's own); a lookup without one for a protocol rules out routes that need it. */
   codecs?: CodecLookup;
   maxBodyBytes?: number;
   shutdownGraceMs?: number;
@@ -92,7 +93,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     sessions: new SessionTracker({ now }),
     health: new EndpointHealth(() => options.config().fallback, now),
     upstream: new UpstreamConnections(),
-    codecs: options.codecs ?? NO_CODECS,
+    codecs: options.codecs ?? codecFor,
     log: options.log ?? (() => {}),
     debugLogPrompts: typeof debugLogPrompts === 'function' ? debugLogPrompts : () => debugLogPrompts === true,
     now,

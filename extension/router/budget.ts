@@ -1,3 +1,4 @@
+import { formatUsd } from './money';
 import type { BudgetConfig } from './config';
 import { roundUsd } from './prices';
 import type { SpendTotals } from './ledger/records';
@@ -17,7 +18,7 @@ export interface CapViolation {
   setting: string;
 }
 
-const usd = (amount: number) => `$${amount.toFixed(amount !== 0 && Math.abs(amount) < 0.01 ? 4 : 2)}`;
+const usd = formatUsd;
 
 export function capLabel(violation: Pick<CapViolation, 'cap' | 'tier'>): string {
   switch (violation.cap) {

@@ -1,3 +1,4 @@
+import { formatUsd } from './money';
 import type { RunResult } from './router';
 import { isTierName, type TierName } from './tiers';
 
@@ -90,9 +91,16 @@ export function withStepStatus(state: PlanState, index: number, status: StepStat
 export function reviseRemainingSteps(state: PlanState, failedIndex: number, revised: Plan, planner: RunSummary, reason: string, now: Date): PlanState {
   const number = state.revisions.length + 1;
   const kept = state.steps.filter((step, index) => index <= failedIndex || step.status.state !== 'pending');
+  // The planner numbers its revised steps from 1 again; numeric ids continue after the kept steps instead.
+  const added = revised.steps.map((step, at) => ({
+    ...step,
+    id: typeof step.id === 'number' ? kept.length + at + 1 : step.id,
+    status: { state: 'pending' } as const,
+    revision: number,
+  }));
   return {
     ...state,
-    steps: [...kept, ...revised.steps.map((step) => ({ ...step, status: { state: 'pending' } as const, revision: number }))],
+    steps: [...kept, ...added],
     revisions: [...state.revisions, { number, afterStep: failedIndex + 1, reason, run: planner, at: now.toISOString() }],
   };
 }
@@ -114,7 +122,7 @@ export function planProgressForPrompt(state: PlanState): string {
 export const STEP_HEADING = /^## Step (\d+) · /;
 const STATE_COMMENT = /<!-- tierwise-plan v1\n([\s\S]*?)\n-->/;
 
-const usd = (amount: number) => `$${amount.toFixed(amount !== 0 && amount < 0.01 ? 4 : 2)}`;
+const usd = formatUsd;
 
 /** "mid · gpt-5-mini · $0.0012 (1 escalation)" */
 export function describeRun(run: RunSummary): string {
@@ -218,3 +226,17 @@ export function planFileName(goal: string, now: Date): string {
     .replace(/-+$/, '');
   return `${stamp}-${slug || 'plan'}.md`;
 }
+
+/** Where a re-rendered plan differs from the document: common prefix and suffix excluded, so an edit leaves the rest (and the cursor) alone. */
+export function changedMiddle(oldText: string, newText: string): { start: number; oldEnd: number; newEnd: number } {
+  let start = 0;
+  const shorter = Math.min(oldText.length, newText.length);
+  while (start < shorter && oldText[start] === newText[start]) start++;
+  if (start > 0 && isHighSurrogate(oldText.charCodeAt(start - 1))) start--; // never split a surrogate pair
+  let suffix = 0;
+  while (suffix < shorter - start && oldText[oldText.length - 1 - suffix] === newText[newText.length - 1 - suffix]) suffix++;
+  if (suffix > 0 && isHighSurrogate(oldText.charCodeAt(oldText.length - 1 - suffix))) suffix--;
+  return { start, oldEnd: oldText.length - suffix, newEnd: newText.length - suffix };
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

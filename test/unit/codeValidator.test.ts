@@ -199,6 +199,11 @@ describe('fileEditsValidator: whole-file rewrites for plan steps', () => {
 
   test('no blocks at all fails', () => failsMatching(check('export const a = 2;'), /no <file path="…">…<\/file> block/));
 
+  test('a file the model saw truncated may not be rewritten whole (its tail would be lost)', () => {
+    const large = fileEditsValidator([{ path: 'src/big.ts', languageId: 'typescript', original: 'let a = 1;\n', shownTruncated: true }]);
+    failsMatching(large('<file path="src/big.ts">\nlet a = 2;\n</file>'), /too large to rewrite whole/);
+  });
+
   test('parseFileBlocks strips a fence inside a block only when normalizing, and ./ from paths', () => {
     const parsed = parseFileBlocks('<file path="./src/math.ts">\n```ts\nlet a;\n```\n</file>');
     assert.ok(parsed.ok);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PLAN_STEP_FILE_MAX_CHARS, planStepRequest, truncatedStepFiles } from '../../extension/router/prompts/plan';
 import {
+  changedMiddle,
   describeStatus,
   newPlanState,
   planFileName,
@@ -74,7 +76,7 @@ describe('step status in the document', () => {
     );
     assert.equal(
       describeStatus({ state: 'failed', run: { tier: 'frontier', model: 'm', costUsd: 0.004, escalations: 2 }, reason: 'does not parse', at: '' }),
-      '❌ Failed · frontier · m · $0.0040 (2 escalations) — does not parse',
+      '❌ Failed · frontier · m · $0.004 (2 escalations) — does not parse',
     );
   });
 
@@ -120,6 +122,10 @@ describe('reviseRemainingSteps: after a step fails at the top tier', () => {
     );
   });
 
+  test('numeric ids of revised steps continue after the kept steps', () => {
+    assert.deepEqual(state.steps.map((step) => step.id), [1, 2, 3, 4]);
+  });
+
   test('the document marks the revision before its first step and numbers steps on', () => {
     const markdown = renderPlanMarkdown(state);
     assert.match(markdown, /> \*\*Revision 1\*\* after step 2 failed \(src\/broken\.ts: does not parse\) — revised by frontier · claude-sonnet-4-5 · \$0\.01\.\n\n## Step 3 · mid · refactor/);
@@ -131,4 +137,58 @@ describe('reviseRemainingSteps: after a step fails at the top tier', () => {
 test('planFileName: dated and readable', () => {
   assert.equal(planFileName('Split the parser into modules!', now), '2026-11-24-135709-split-the-parser-into-modules.md');
   assert.equal(planFileName('???', now), '2026-11-24-135709-plan.md');
+});
+
+describe('changedMiddle: the part of the plan document an update replaces', () => {
+  const apply = (oldText: string, newText: string) => {
+    const { start, oldEnd, newEnd } = changedMiddle(oldText, newText);
+    return oldText.slice(0, start) + newText.slice(start, newEnd) + oldText.slice(oldEnd);
+  };
+
+  test('only the changed status line is replaced', () => {
+    const oldText = '## Step 1\n- Status: ⏳ Pending\n## Step 2\n';
+    const newText = '## Step 1\n- Status: ✅ Done\n## Step 2\n';
+    const span = changedMiddle(oldText, newText);
+    assert.equal(oldText.slice(0, span.start), '## Step 1\n- Status: ');
+    assert.equal(apply(oldText, newText), newText);
+  });
+
+  test('never splits a surrogate pair (emoji statuses)', () => {
+    const oldText = 'Status: 🔄 Running';
+    const newText = 'Status: 🔁 Running';
+    const span = changedMiddle(oldText, newText);
+    assert.equal(span.start, 'Status: '.length, 'starts before the high surrogate they share');
+    assert.equal(apply(oldText, newText), newText);
+  });
+
+  test('insertions, deletions and identical texts', () => {
+    assert.equal(apply('abc', 'abXc'), 'abXc');
+    assert.equal(apply('abXc', 'abc'), 'abc');
+    assert.deepEqual(changedMiddle('same', 'same'), { start: 4, oldEnd: 4, newEnd: 4 });
+    assert.equal(apply('aaa', 'aaaa'), 'aaaa');
+  });
+});
+
+describe('planStepRequest: a step runs on its own tier', () => {
+  const state = newPlanState(plan, planner, now);
+
+  test('pinned to the step\'s tier, even below routes.planStep, with the step\'s reason', () => {
+    const request = planStepRequest(state, 0, [{ path: 'src/math.ts', text: 'export const a = 1;\n', exists: true }]);
+    assert.equal(request.task, 'planStep');
+    assert.equal(request.tier, 'local');
+    assert.equal(request.tierReason, 'plan step 1');
+    assert.match(request.messages[0].content, /Do step 1 now: Add `median\(\)` to src\/math\.ts/);
+    assert.match(request.messages[0].content, /<file path="src\/math\.ts">\nexport const a = 1;\n\n<\/file>/);
+  });
+
+  test('answer steps get the answer prompt', () => {
+    assert.match(planStepRequest(state, 2, []).system ?? '', /answering it in Markdown/);
+  });
+
+  test('files too large to show whole are marked, so they are not rewritten', () => {
+    const big = { path: 'src/big.ts', text: 'x'.repeat(PLAN_STEP_FILE_MAX_CHARS + 1), exists: true };
+    const small = { path: 'src/small.ts', text: 'y', exists: true };
+    assert.deepEqual([...truncatedStepFiles([big, small])], ['src/big.ts']);
+    assert.match(planStepRequest(state, 1, [big, small]).messages[0].content, /truncated: do not rewrite this file/);
+  });
 });

@@ -384,8 +384,8 @@ describe('tierwise CLI (dist/cli.js)', () => {
 
     const text = await cli(['spend', '--ledger', ledgerDir, '--config', config]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, new RegExp(`^Today \\(${report.day}\\):\\s+\\$0\\.0003\\s+2 calls\\s+170 in / 31 out$`, 'm'));
-    assert.match(text.stdout, /gpt-test-mid\s+\$0\.0003\s+1 calls/);
+    assert.match(text.stdout, new RegExp(`^Today \\(${report.day}\\):\\s+\\$0\\.00025\\s+2 calls\\s+170 in / 31 out$`, 'm'));
+    assert.match(text.stdout, /gpt-test-mid\s+\$0\.00025\s+1 calls/);
     assert.match(text.stdout, /Savings versus frontier-only: \$0\.0046 this month \(frontier-only would have cost \$0\.0049\)/);
   });
 });

@@ -1,5 +1,5 @@
 import type { Router } from '../../router/router';
-import { validatorFor } from '../../router/taskValidators';
+import { checkFor } from '../../router/taskValidators';
 
 export interface RunCommandOptions {
   task: string;
@@ -11,10 +11,12 @@ export interface RunCommandOptions {
 /** One routed call end to end: the answer streams to stdout, a JSON summary line goes to stderr. */
 export async function runCommand(router: Router, options: RunCommandOptions, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
   let printedAttempt = -1;
+  const check = checkFor(options.task);
   const result = await router.run(
     { task: options.task, messages: [{ role: 'user', content: options.prompt }], maxOutputTokens: options.maxOutputTokens },
     {
-      validator: validatorFor(options.task),
+      validator: check.validator,
+      json: check.json,
       signal: options.signal,
       // Only a TTY sees the stream as it comes; a pipe gets the accepted answer alone.
       onText: (delta, attempt) => {

@@ -1,9 +1,10 @@
+import { formatUsd } from '../../router/money';
 import type { BudgetConfig } from '../../router/config';
 import { capUsages } from '../../router/budget';
 import type { SpendBucket, SpendTotals } from '../../router/ledger/records';
 import { TIER_ORDER } from '../../router/tiers';
 
-const usd = (amount: number) => `$${amount.toFixed(amount !== 0 && amount < 0.01 ? 4 : 2)}`;
+const usd = formatUsd;
 const bucketLine = (bucket: SpendBucket) =>
   `${usd(bucket.costUsd).padStart(10)}  ${String(bucket.calls).padStart(5)} calls  ${bucket.inputTokens} in / ${bucket.outputTokens} out` +
   (bucket.unpricedCalls ? `  (${bucket.unpricedCalls} unpriced, counted at the fallback price)` : '');

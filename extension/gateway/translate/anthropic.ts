@@ -29,7 +29,9 @@ import {
   budgetForEffort,
   effectiveStopReason,
   thinkingTravelsTo,
+  withBuildOptions,
   zeroUsage,
+  type BuildRequestOptions,
   type CacheControl,
   type IREvent,
   type IRMessage,
@@ -114,7 +116,8 @@ function parseImage(block: JsonObject, field: string): IRPart {
   if (source.type === 'url') {
     return withCache({ type: 'imageUrl' as const, url: requireString(source.url, `${field}.source.url`) }, cacheControl);
   }
-  return { type: 'opaque', protocol: 'anthropic', what: `an image with a "${String(source.type)}" source`, value: block, onCross: 'reject' };
+  const what = `an image with a "${String(source.type)}" source`;
+  return { type: 'opaque', protocol: 'anthropic', what, value: block, onCross: 'reject' };
 }
 
 function parseBlock(value: unknown, field: string, role: IRMessage['role']): IRPart {
@@ -413,9 +416,11 @@ function buildThinking(ir: IRRequest, messages: JsonObject[], maxTokens: number)
   return { type: 'enabled', budget_tokens: budget };
 }
 
-function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
+function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { path: string; body: JsonObject } {
+  const ir = withBuildOptions(request, options);
   const messages = buildMessages(ir.messages);
-  const wantedBudget = ir.thinking && !ir.thinking.adaptive ? (ir.thinking.budgetTokens ?? budgetForEffort(ir.thinking.effort ?? 'medium')) : 0;
+  const wantedBudget =
+    ir.thinking && !ir.thinking.adaptive ? (ir.thinking.budgetTokens ?? budgetForEffort(ir.thinking.effort ?? 'medium')) : 0;
   const maxTokens = ir.maxOutputTokens ?? DEFAULT_MAX_TOKENS + wantedBudget;
   const thinking = buildThinking(ir, messages, maxTokens);
   const tools = ir.tools.map(buildTool).filter((tool): tool is JsonObject => tool !== undefined);
@@ -460,11 +465,13 @@ function usageFromWire(base: unknown, update?: unknown): IRUsage {
   const start = isObject(base) ? base : {};
   const delta = isObject(update) ? update : {};
   const pick = (key: string): number | undefined => count(delta[key]) ?? count(start[key]);
-  const breakdown = isObject(delta.cache_creation) ? delta.cache_creation : isObject(start.cache_creation) ? start.cache_creation : undefined;
+  const either = (key: string): JsonObject | undefined =>
+    isObject(delta[key]) ? (delta[key] as JsonObject) : isObject(start[key]) ? (start[key] as JsonObject) : undefined;
+  const breakdown = either('cache_creation');
   const write1h = count(breakdown?.ephemeral_1h_input_tokens) ?? 0;
   const written =
     pick('cache_creation_input_tokens') ?? (count(breakdown?.ephemeral_5m_input_tokens) ?? 0) + write1h;
-  const details = isObject(delta.output_tokens_details) ? delta.output_tokens_details : isObject(start.output_tokens_details) ? start.output_tokens_details : {};
+  const details = either('output_tokens_details') ?? {};
   return {
     inputTokens: pick('input_tokens') ?? 0,
     outputTokens: pick('output_tokens') ?? 0,
@@ -689,7 +696,12 @@ class AnthropicStreamDecoder implements StreamDecoder {
         const delta = isObject(frame.delta) ? frame.delta : {};
         if (delta.type === 'text_delta' && block?.kind === 'text' && typeof delta.text === 'string' && delta.text) {
           events.push({ type: 'textDelta', text: delta.text });
-        } else if (delta.type === 'input_json_delta' && block?.kind === 'tool' && typeof delta.partial_json === 'string' && delta.partial_json) {
+        } else if (
+          delta.type === 'input_json_delta' &&
+          block?.kind === 'tool' &&
+          typeof delta.partial_json === 'string' &&
+          delta.partial_json
+        ) {
           events.push({ type: 'toolCallDelta', index: block.index, argumentsJsonDelta: delta.partial_json });
         } else if (delta.type === 'thinking_delta' && block?.kind === 'thinking' && typeof delta.thinking === 'string' && delta.thinking) {
           events.push({ type: 'thinkingDelta', text: delta.thinking, provider: 'anthropic' });
@@ -800,7 +812,8 @@ class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   private openBlock(kind: Exclude<OpenBlock, undefined>, contentBlock: JsonObject): string {
-    const out = this.closeBlock() + sseFrame('content_block_start', { type: 'content_block_start', index: this.blockCount, content_block: contentBlock });
+    const start = { type: 'content_block_start', index: this.blockCount, content_block: contentBlock };
+    const out = this.closeBlock() + sseFrame('content_block_start', start);
     this.open = kind;
     this.blockCount++;
     return out;

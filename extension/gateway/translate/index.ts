@@ -4,7 +4,7 @@
  * upstream's stream with the upstream's codec and encodes it for the client with the client's codec.
  */
 import { anthropicCodec } from './anthropic';
-import type { BuildRequestOptions, IRRequest, Protocol, ProtocolCodec, StreamMeta } from './ir';
+import type { BuildRequestOptions, IRRequest, IRStopReason, IRUsage, Protocol, ProtocolCodec, StreamMeta } from './ir';
 import { ollamaCodec } from './ollama';
 import { openAiChatCodec } from './openaiChat';
 import { openAiResponsesCodec } from './openaiResponses';
@@ -33,6 +33,24 @@ export function translateRequest(
   options?: BuildRequestOptions,
 ): { path: string; body: Record<string, unknown> } {
   return codecFor(to).buildRequest(codecFor(from).parseRequest(body), options);
+}
+
+/** An upstream's usage object as the client's protocol writes it (via IRUsage, where cache reads stay apart). */
+export function translateUsage(from: Protocol, to: Protocol, usage: unknown): Record<string, unknown> {
+  return codecFor(to).usageToWire(codecFor(from).usageFromWire(usage));
+}
+
+/** end_turn ⇄ stop ⇄ completed, max_tokens ⇄ length ⇄ incomplete, tool_use ⇄ tool_calls. */
+export function translateStopReason(from: Protocol, to: Protocol, reason: string | null | undefined): string {
+  return codecFor(to).stopReasonToWire(codecFor(from).stopReasonFromWire(reason));
+}
+
+export function usageOf(protocol: Protocol, usage: unknown): IRUsage {
+  return codecFor(protocol).usageFromWire(usage);
+}
+
+export function stopReasonOf(protocol: Protocol, reason: string | null | undefined): IRStopReason {
+  return codecFor(protocol).stopReasonFromWire(reason);
 }
 
 /** The encoder settings that follow from the client's own request (its usage chunk wish, its freeform tools). */

@@ -202,6 +202,16 @@ export interface BuildRequestOptions {
    * reasoning models; most OpenAI-compatible servers only know max_tokens (the default).
    */
   outputLimitField?: 'max_tokens' | 'max_completion_tokens';
+  /**
+   * False when the upstream model does not reason: thinking and reasoning settings are left out, because models
+   * without reasoning refuse them (OpenAI's reasoning_effort on gpt-4.1, Anthropic's thinking on Claude 3.5). Default true.
+   */
+  reasoning?: boolean;
+}
+
+/** The request as a given upstream may receive it. */
+export function withBuildOptions(ir: IRRequest, options: BuildRequestOptions): IRRequest {
+  return options.reasoning === false && ir.thinking ? { ...ir, thinking: undefined } : ir;
 }
 
 export interface ProtocolCodec {
@@ -396,7 +406,11 @@ export function eventsOf(response: IRResponse): IREvent[] {
     }
   }
   events.push({ type: 'usage', usage: response.usage });
-  events.push({ type: 'stop', reason: response.stopReason, ...(response.stopSequence !== undefined && { stopSequence: response.stopSequence }) });
+  events.push({
+    type: 'stop',
+    reason: response.stopReason,
+    ...(response.stopSequence !== undefined && { stopSequence: response.stopSequence }),
+  });
   return events;
 }
 

@@ -1,5 +1,12 @@
 /** Ollama's native chat API (`POST /api/chat`): newline-delimited JSON, tool arguments as objects, no call ids. */
-import { clientStatus, errorHeaders, TranslationError, type EncodedError, type EncodeErrorOptions, type GatewayErrorKind } from './errors';
+import {
+  clientStatus,
+  errorHeaders,
+  TranslationError,
+  type EncodedError,
+  type EncodeErrorOptions,
+  type GatewayErrorKind,
+} from './errors';
 import {
   compact,
   isObject,
@@ -25,7 +32,9 @@ import {
   thinkingTravelsTo,
   toolResultText,
   totalPromptTokens,
+  withBuildOptions,
   zeroUsage,
+  type BuildRequestOptions,
   type DecoderOptions,
   type IREvent,
   type IRMessage,
@@ -37,6 +46,7 @@ import {
   type IRSystemBlock,
   type IRTool,
   type IRUsage,
+  type JsonSchema,
   type ProtocolCodec,
   type StreamDecoder,
   type StreamEncoder,
@@ -46,8 +56,11 @@ import { TOOL_ERROR_PREFIX } from './openaiChat';
 
 const CHAT_PATH = '/api/chat';
 
-/** `options` is read (num_predict, temperature, top_p, stop) and also kept: num_ctx, seed and the rest go back to Ollama. */
-const READ_FIELDS = ['model', 'messages', 'tools', 'stream', 'format', 'think'] as const;
+/**
+ * `options` is read (num_predict, temperature, top_p, stop) and also kept: num_ctx, seed and the rest go back to
+ * Ollama. So is `think`: its levels ("high") only mean something to some Ollama models, other protocols get a boolean.
+ */
+const READ_FIELDS = ['model', 'messages', 'tools', 'stream', 'format'] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
@@ -98,7 +111,9 @@ function parseMessages(value: unknown): { system: IRSystemBlock[]; messages: IRM
         break;
       case 'assistant': {
         const parts: IRPart[] = [];
-        if (typeof message.thinking === 'string' && message.thinking) parts.push({ type: 'thinking', text: message.thinking, provider: 'other' });
+        if (typeof message.thinking === 'string' && message.thinking) {
+          parts.push({ type: 'thinking', text: message.thinking, provider: 'other' });
+        }
         if (content) parts.push({ type: 'text', text: content });
         unanswered = [];
         optionalArray(message.tool_calls, `${field}.tool_calls`).forEach((value, callIndex) => {
@@ -126,7 +141,10 @@ function parseMessages(value: unknown): { system: IRSystemBlock[]; messages: IRM
         const result: IRPart = {
           type: 'toolResult',
           toolCallId: byId ?? matched?.id ?? `call_unmatched_${index}`,
-          content: message.images === undefined ? content : [{ type: 'text', text: content }, ...parseImages(message.images, `${field}.images`)],
+          content:
+            message.images === undefined
+              ? content
+              : [{ type: 'text', text: content }, ...parseImages(message.images, `${field}.images`)],
         };
         const previous = messages.at(-1);
         if (previous?.role === 'user' && !previous.instruction && previous.content.every((part) => part.type === 'toolResult')) {
@@ -143,6 +161,14 @@ function parseMessages(value: unknown): { system: IRSystemBlock[]; messages: IRM
   return { system, messages };
 }
 
+function parametersSchema(value: unknown, field: string): JsonSchema {
+  return value === undefined || value === null ? { type: 'object', properties: {} } : requireObject(value, field);
+}
+
+function ollamaToolCall(call: IRPartOf<'toolCall'>, index: number): JsonObject {
+  return { id: call.id, function: { index, name: call.name, arguments: argumentsObject(call.argumentsJson) } };
+}
+
 function parseTool(value: unknown, field: string): IRTool {
   const tool = requireObject(value, field);
   const fn = requireObject(tool.function, `${field}.function`);
@@ -150,7 +176,7 @@ function parseTool(value: unknown, field: string): IRTool {
   return {
     name: requireNonEmptyString(fn.name, `${field}.function.name`),
     ...(description !== undefined && { description }),
-    inputSchema: fn.parameters === undefined || fn.parameters === null ? { type: 'object', properties: {} } : requireObject(fn.parameters, `${field}.function.parameters`),
+    inputSchema: parametersSchema(fn.parameters, `${field}.function.parameters`),
     source: { protocol: 'ollama', definition: tool },
   };
 }
@@ -237,7 +263,7 @@ function buildMessages(ir: IRRequest): JsonObject[] {
         role: 'assistant',
         content,
         ...(calls.length > 0 && {
-          tool_calls: calls.map((call, index) => ({ id: call.id, function: { index, name: call.name, arguments: argumentsObject(call.argumentsJson) } })),
+          tool_calls: calls.map(ollamaToolCall),
         }),
       });
       return;
@@ -277,11 +303,13 @@ function buildTool(tool: IRTool): JsonObject | undefined {
   };
 }
 
-function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
-  const extensions = ir.extensions?.protocol === 'ollama' ? ir.extensions.fields : {};
+function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { path: string; body: JsonObject } {
+  const ir = withBuildOptions(request, options);
+  const extensions = { ...(ir.extensions?.protocol === 'ollama' ? ir.extensions.fields : {}) };
+  if (options.reasoning === false) delete extensions.think;
   // Ollama has no tool_choice: "none" sends no tools; "required" and a named tool cannot be enforced.
   const tools = ir.toolChoice === 'none' ? [] : ir.tools.map(buildTool).filter((tool): tool is JsonObject => tool !== undefined);
-  const options = compact({
+  const modelOptions = compact({
     ...(isObject(extensions.options) ? extensions.options : {}),
     num_predict: ir.maxOutputTokens,
     temperature: ir.temperature,
@@ -289,7 +317,7 @@ function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
     stop: ir.stop && ir.stop.length > 0 ? ir.stop : undefined,
   });
   const format = ir.responseFormat ? (ir.responseFormat.type === 'json_object' ? 'json' : ir.responseFormat.schema) : undefined;
-  const think = ir.thinking ? (ir.thinking.effort === 'low' || ir.thinking.effort === 'medium' || ir.thinking.effort === 'high' ? ir.thinking.effort : true) : undefined;
+  const think = ir.thinking ? (typeof extensions.think === 'string' ? extensions.think : true) : undefined;
   const body: JsonObject = compact({
     model: ir.model,
     messages: buildMessages(ir),
@@ -297,7 +325,7 @@ function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
     stream: ir.stream,
     format,
     think,
-    options: Object.keys(options).length > 0 ? options : undefined,
+    options: Object.keys(modelOptions).length > 0 ? modelOptions : undefined,
   });
   for (const [key, value] of Object.entries(extensions)) if (!(key in body)) body[key] = value;
   return { path: CHAT_PATH, body };
@@ -355,7 +383,9 @@ function parseResponse(json: unknown, options: DecoderOptions = {}): IRResponse 
   const message = isObject(response.message) ? response.message : {};
   const prefix = options.toolCallIdPrefix ?? `call_${randomToken()}`;
   const content: IRPart[] = [];
-  if (typeof message.thinking === 'string' && message.thinking) content.push({ type: 'thinking', text: message.thinking, provider: 'other' });
+  if (typeof message.thinking === 'string' && message.thinking) {
+    content.push({ type: 'thinking', text: message.thinking, provider: 'other' });
+  }
   if (typeof message.content === 'string' && message.content) content.push({ type: 'text', text: message.content });
   (Array.isArray(message.tool_calls) ? message.tool_calls : []).forEach((value, index) => {
     const call = isObject(value) ? value : {};
@@ -371,7 +401,10 @@ function parseResponse(json: unknown, options: DecoderOptions = {}): IRResponse 
     id: '',
     model: typeof response.model === 'string' ? response.model : '',
     content,
-    stopReason: effectiveStopReason(stopReasonFromWire(typeof response.done_reason === 'string' ? response.done_reason : undefined), content.some((part) => part.type === 'toolCall')),
+    stopReason: effectiveStopReason(
+      stopReasonFromWire(typeof response.done_reason === 'string' ? response.done_reason : undefined),
+      content.some((part) => part.type === 'toolCall'),
+    ),
     usage: usageFromWire(response),
     usageReported: response.eval_count !== undefined || response.prompt_eval_count !== undefined,
   };
@@ -394,7 +427,7 @@ function encodeResponse(response: IRResponse, meta: StreamMeta): JsonObject {
         .join(''),
       ...(thinking && { thinking }),
       ...(calls.length > 0 && {
-        tool_calls: calls.map((call, index) => ({ id: call.id, function: { index, name: call.name, arguments: argumentsObject(call.argumentsJson) } })),
+        tool_calls: calls.map(ollamaToolCall),
       }),
     },
     ...finalFields(response.usage, response.stopReason),
@@ -450,10 +483,12 @@ class OllamaStreamDecoder implements StreamDecoder {
     }
     if (!this.started) {
       this.started = true;
-      events.push({ type: 'start', id: `ollama-${this.idPrefix}`, model: typeof chunk.model === 'string' ? chunk.model : '' });
+      events.push({ type: 'start', id: `ollama-${randomToken()}`, model: typeof chunk.model === 'string' ? chunk.model : '' });
     }
     const message = isObject(chunk.message) ? chunk.message : {};
-    if (typeof message.thinking === 'string' && message.thinking) events.push({ type: 'thinkingDelta', text: message.thinking, provider: 'other' });
+    if (typeof message.thinking === 'string' && message.thinking) {
+      events.push({ type: 'thinkingDelta', text: message.thinking, provider: 'other' });
+    }
     if (typeof message.content === 'string' && message.content) events.push({ type: 'textDelta', text: message.content });
     // Ollama sends each tool call whole, in one line.
     for (const value of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
@@ -495,7 +530,8 @@ class OllamaStreamEncoder implements StreamEncoder {
       case 'textDelta':
         return event.text ? this.line({ role: 'assistant', content: event.text }) : '';
       case 'thinkingDelta':
-        return thinkingTravelsTo(event.provider, 'other') && event.text ? this.line({ role: 'assistant', content: '', thinking: event.text }) : '';
+        if (!thinkingTravelsTo(event.provider, 'other') || !event.text) return '';
+        return this.line({ role: 'assistant', content: '', thinking: event.text });
       case 'toolCallStart':
         this.calls.set(event.index, { id: event.id, name: event.name, args: '' });
         return '';
@@ -526,7 +562,15 @@ class OllamaStreamEncoder implements StreamEncoder {
     for (const index of [...this.calls.keys()]) out += this.flushCall(index);
     this.closed = true;
     const reason = effectiveStopReason(this.stop, this.emittedCalls > 0);
-    return out + ndjsonLine({ model: this.meta.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, ...finalFields(this.usage ?? zeroUsage(), reason) });
+    return (
+      out +
+      ndjsonLine({
+        model: this.meta.model,
+        created_at: new Date().toISOString(),
+        message: { role: 'assistant', content: '' },
+        ...finalFields(this.usage ?? zeroUsage(), reason),
+      })
+    );
   }
 
   /** Ollama clients expect whole calls with object arguments, so a call is written when its arguments are complete. */

@@ -34,6 +34,7 @@ import {
   thinkingTravelsTo,
   toolResultText,
   totalPromptTokens,
+  withBuildOptions,
   zeroUsage,
   type BuildRequestOptions,
   type DecoderOptions,
@@ -48,6 +49,7 @@ import {
   type IRTool,
   type IRToolChoice,
   type IRUsage,
+  type JsonSchema,
   type ProtocolCodec,
   type ReasoningEffort,
   type StreamDecoder,
@@ -185,6 +187,11 @@ function parseMessages(value: unknown): { system: IRSystemBlock[]; messages: IRM
   return { system, messages };
 }
 
+/** A function without parameters takes none. */
+export function parametersSchema(value: unknown, field: string): JsonSchema {
+  return value === undefined || value === null ? { type: 'object', properties: {} } : requireObject(value, field);
+}
+
 function parseTool(value: unknown, field: string): IRTool {
   const tool = requireObject(value, field);
   const source = { protocol: 'openaiChat' as const, definition: tool };
@@ -197,7 +204,7 @@ function parseTool(value: unknown, field: string): IRTool {
   return {
     name: requireNonEmptyString(fn.name, `${field}.function.name`),
     ...(description !== undefined && { description }),
-    inputSchema: fn.parameters === undefined || fn.parameters === null ? { type: 'object', properties: {} } : requireObject(fn.parameters, `${field}.function.parameters`),
+    inputSchema: parametersSchema(fn.parameters, `${field}.function.parameters`),
     ...(strict !== undefined && { strict }),
     source,
   };
@@ -314,8 +321,9 @@ function buildUserMessages(message: IRMessage, field: string): JsonObject[] {
       // Chat tool messages carry text only: a tool's images follow in a user message.
       if (typeof part.content !== 'string') {
         part.content.forEach((inner, innerIndex) => {
-          if (inner.type === 'image' || inner.type === 'imageUrl') resultImages.push(contentPart(inner, `${partField}.content[${innerIndex}]`)!);
-          else if (inner.type === 'opaque') contentPart(inner, `${partField}.content[${innerIndex}]`);
+          const innerField = `${partField}.content[${innerIndex}]`;
+          if (inner.type === 'image' || inner.type === 'imageUrl') resultImages.push(contentPart(inner, innerField)!);
+          else if (inner.type === 'opaque') contentPart(inner, innerField);
         });
       }
       return;
@@ -373,7 +381,8 @@ function buildResponseFormat(format: IRRequest['responseFormat']): JsonObject | 
   };
 }
 
-function buildRequest(ir: IRRequest, options: BuildRequestOptions = {}): { path: string; body: JsonObject } {
+function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { path: string; body: JsonObject } {
+  const ir = withBuildOptions(request, options);
   // One system message: many local chat templates accept a single one, first.
   const messages: JsonObject[] = ir.system.length > 0 ? [{ role: 'system', content: systemText(ir.system) }] : [];
   ir.messages.forEach((message, index) => {
@@ -398,7 +407,9 @@ function buildRequest(ir: IRRequest, options: BuildRequestOptions = {}): { path:
     stop: ir.stop && ir.stop.length > 0 ? ir.stop : undefined,
     stream: ir.stream,
     // Usage is what the budget settles on: always ask for it.
-    stream_options: ir.stream ? { ...(isObject(extensions.stream_options) ? extensions.stream_options : {}), include_usage: true } : undefined,
+    stream_options: ir.stream
+      ? { ...(isObject(extensions.stream_options) ? extensions.stream_options : {}), include_usage: true }
+      : undefined,
     response_format: buildResponseFormat(ir.responseFormat),
     reasoning_effort: ir.thinking ? thinkingEffort(ir.thinking) : undefined,
     prompt_cache_key: ir.metadata.promptCacheKey,
@@ -574,7 +585,8 @@ interface DecodedCall {
 
 class ChatStreamDecoder implements StreamDecoder {
   private readonly sse = new SseParser();
-  private readonly calls = new Map<number, DecodedCall>();
+  private readonly calls = new Map<string, DecodedCall>();
+  private lastCallKey: string | undefined;
   private readonly idPrefix: string;
   private started = false;
   private finishReason: string | undefined;
@@ -630,7 +642,11 @@ class ChatStreamDecoder implements StreamDecoder {
     }
     if (!this.started) {
       this.started = true;
-      events.push({ type: 'start', id: typeof chunk.id === 'string' ? chunk.id : '', model: typeof chunk.model === 'string' ? chunk.model : '' });
+      events.push({
+        type: 'start',
+        id: typeof chunk.id === 'string' ? chunk.id : '',
+        model: typeof chunk.model === 'string' ? chunk.model : '',
+      });
     }
     if (isObject(chunk.usage)) this.usage = chunk.usage;
     const choice = Array.isArray(chunk.choices) && isObject(chunk.choices[0]) ? chunk.choices[0] : undefined;
@@ -650,13 +666,27 @@ class ChatStreamDecoder implements StreamDecoder {
     }
   }
 
-  private toolCallDelta(item: JsonObject, position: number, events: IREvent[]): void {
-    const key = typeof item.index === 'number' ? item.index : position;
+  /**
+   * The call a delta belongs to: by index; a server that leaves index out (Gemini's OpenAI layer) starts a call with
+   * each new id and continues the latest one otherwise.
+   */
+  private callFor(item: JsonObject, position: number): DecodedCall {
+    const id = typeof item.id === 'string' && item.id ? item.id : undefined;
+    let key: string;
+    if (typeof item.index === 'number') key = `#${item.index}`;
+    else if (id !== undefined) key = `id:${id}`;
+    else key = this.lastCallKey ?? `position:${position}`;
     let call = this.calls.get(key);
     if (!call) {
       call = { index: this.calls.size, id: undefined, name: undefined, started: false, ended: false, pendingArguments: '' };
       this.calls.set(key, call);
     }
+    this.lastCallKey = key;
+    return call;
+  }
+
+  private toolCallDelta(item: JsonObject, position: number, events: IREvent[]): void {
+    const call = this.callFor(item, position);
     if (call.ended) return;
     const fn = isObject(item.function) ? item.function : {};
     if (typeof item.id === 'string' && item.id && call.id === undefined) call.id = item.id;

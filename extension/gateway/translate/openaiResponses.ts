@@ -1,5 +1,13 @@
 /** OpenAI Responses API (`POST /v1/responses`): what Codex speaks. */
-import { clientStatus, errorHeaders, UpstreamReportedError, TranslationError, type EncodedError, type EncodeErrorOptions, type GatewayErrorKind } from './errors';
+import {
+  clientStatus,
+  errorHeaders,
+  TranslationError,
+  UpstreamReportedError,
+  type EncodedError,
+  type EncodeErrorOptions,
+  type GatewayErrorKind,
+} from './errors';
 import {
   compact,
   dataUrl,
@@ -25,7 +33,9 @@ import {
   thinkingTravelsTo,
   toolResultText,
   totalPromptTokens,
+  withBuildOptions,
   zeroUsage,
+  type BuildRequestOptions,
   type IREvent,
   type IRMessage,
   type IRPart,
@@ -42,7 +52,7 @@ import {
   type StreamEncoder,
   type StreamMeta,
 } from './ir';
-import { openAiError, parseEffort, TOOL_ERROR_PREFIX } from './openaiChat';
+import { openAiError, parametersSchema, parseEffort, TOOL_ERROR_PREFIX } from './openaiChat';
 import { BlockSequencer } from './sequence';
 
 const RESPONSES_PATH = '/v1/responses';
@@ -86,7 +96,13 @@ function parseInputContent(value: unknown, field: string): IRPart[] {
         return data ? { type: 'image', ...data } : { type: 'imageUrl', url };
       }
       default:
-        return { type: 'opaque', protocol: 'openaiResponses', what: `a "${String(part.type)}" content part`, value: part, onCross: 'reject' };
+        return {
+          type: 'opaque',
+          protocol: 'openaiResponses',
+          what: `a "${String(part.type)}" content part`,
+          value: part,
+          onCross: 'reject',
+        };
     }
   });
 }
@@ -105,8 +121,12 @@ function parseInput(input: unknown, system: IRSystemBlock[]): IRMessage[] {
   const messages: IRMessage[] = [];
   const append = (role: 'user' | 'assistant', part: IRPart): void => {
     const last = messages.at(-1);
-    const joinsLast = last?.role === role && !last.instruction && (role === 'assistant' || last.content.every((p) => p.type === 'toolResult'));
-    if (joinsLast && (role === 'assistant' || part.type === 'toolResult')) last.content.push(part);
+    // Assistant items join the assistant turn before them; tool outputs join a run of tool outputs.
+    const joins =
+      last?.role === role &&
+      !last.instruction &&
+      (role === 'assistant' || (part.type === 'toolResult' && last.content.every((p) => p.type === 'toolResult')));
+    if (joins) last.content.push(part);
     else messages.push({ role, content: [part] });
   };
   if (typeof input === 'string') return [{ role: 'user', content: [{ type: 'text', text: input }] }];
@@ -135,7 +155,13 @@ function parseInput(input: unknown, system: IRSystemBlock[]): IRMessage[] {
           .map((entry) => (isObject(entry) && typeof entry.text === 'string' ? entry.text : ''))
           .join('\n\n');
         const encrypted = optionalString(item.encrypted_content, `${field}.encrypted_content`);
-        append('assistant', { type: 'thinking', text: summary, ...(encrypted !== undefined && { signature: encrypted }), provider: 'openai', native: item });
+        append('assistant', {
+          type: 'thinking',
+          text: summary,
+          ...(encrypted !== undefined && { signature: encrypted }),
+          provider: 'openai',
+          native: item,
+        });
         break;
       }
       case 'function_call':
@@ -197,7 +223,7 @@ function parseTool(value: unknown, field: string): IRTool {
     return {
       name: requireNonEmptyString(tool.name, `${field}.name`),
       ...(description !== undefined && { description }),
-      inputSchema: tool.parameters === undefined || tool.parameters === null ? { type: 'object', properties: {} } : requireObject(tool.parameters, `${field}.parameters`),
+      inputSchema: parametersSchema(tool.parameters, `${field}.parameters`),
       ...(strict !== undefined && { strict }),
       source,
     };
@@ -359,7 +385,7 @@ function buildInput(ir: IRRequest): JsonObject[] {
           break;
         }
         case 'opaque':
-          if (part.protocol === 'openaiResponses' && isObject(part.value) && part.value.type !== undefined && !String(part.value.type).startsWith('input_')) {
+          if (part.protocol === 'openaiResponses' && isInputItem(part.value)) {
             flush();
             items.push(part.value);
           } else {
@@ -376,6 +402,11 @@ function buildInput(ir: IRRequest): JsonObject[] {
     flush();
   });
   return items;
+}
+
+/** An opaque Responses value that is a whole input item (local_shell_call…) rather than a content part (input_file…). */
+function isInputItem(value: unknown): value is JsonObject {
+  return isObject(value) && typeof value.type === 'string' && !value.type.startsWith('input_');
 }
 
 /** The raw text of a freeform call, from its `{"input": …}` arguments (or the arguments as they are). */
@@ -409,8 +440,10 @@ function buildToolChoice(ir: IRRequest): unknown {
   return { type: freeform ? 'custom' : 'function', name: choice.name };
 }
 
-function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
-  const extensions = ir.extensions?.protocol === 'openaiResponses' ? ir.extensions.fields : {};
+function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { path: string; body: JsonObject } {
+  const ir = withBuildOptions(request, options);
+  const extensions = { ...(ir.extensions?.protocol === 'openaiResponses' ? ir.extensions.fields : {}) };
+  if (options.reasoning === false) delete extensions.reasoning;
   const instructions = ir.system.filter((block) => block.role === undefined).map((block) => block.text).join('\n\n');
   const tools = ir.tools.map(buildTool).filter((tool): tool is JsonObject => tool !== undefined);
   // The whole conversation is sent every time: nothing needs storing at OpenAI, and reasoning has to come back
@@ -420,11 +453,18 @@ function buildRequest(ir: IRRequest): { path: string; body: JsonObject } {
   const reasoning = ir.thinking ? { summary: 'auto', ...reasoningSettings, effort: thinkingEffort(ir.thinking) } : reasoningSettings;
   const include = new Set(Array.isArray(extensions.include) ? (extensions.include as string[]) : []);
   if (reasoning && !store) include.add('reasoning.encrypted_content');
+  if (!reasoning) include.delete('reasoning.encrypted_content');
+  delete extensions.include;
   const textSettings = isObject(extensions.text) ? extensions.text : undefined;
   const format = ir.responseFormat
     ? ir.responseFormat.type === 'json_object'
       ? { type: 'json_object' }
-      : compact({ type: 'json_schema', name: ir.responseFormat.name ?? 'response', schema: ir.responseFormat.schema, strict: ir.responseFormat.strict })
+      : compact({
+          type: 'json_schema',
+          name: ir.responseFormat.name ?? 'response',
+          schema: ir.responseFormat.schema,
+          strict: ir.responseFormat.strict,
+        })
     : undefined;
   const text = format ? { ...textSettings, format } : textSettings;
   const body: JsonObject = compact({
@@ -516,8 +556,15 @@ function encodeError(status: number, message: string, kind: GatewayErrorKind, op
 
 function stopOfResponse(response: JsonObject, calledTools: boolean): IRStopReason {
   const details = isObject(response.incomplete_details) ? response.incomplete_details : {};
-  const reason = response.status === 'incomplete' ? stopReasonFromWire(typeof details.reason === 'string' ? details.reason : 'incomplete') : 'end';
+  const reason =
+    response.status === 'incomplete'
+      ? stopReasonFromWire(typeof details.reason === 'string' ? details.reason : 'incomplete')
+      : 'end';
   return effectiveStopReason(reason, calledTools);
+}
+
+function summaryText(summary: unknown): string {
+  return (Array.isArray(summary) ? summary : []).map((entry) => (isObject(entry) ? String(entry.text ?? '') : '')).join('\n\n');
 }
 
 function outputParts(output: unknown[]): IRPart[] {
@@ -530,11 +577,13 @@ function outputParts(output: unknown[]): IRPart[] {
         .join('');
       if (text) content.push({ type: 'text', text: String(text) });
     } else if (value.type === 'function_call') {
-      content.push({ type: 'toolCall', id: String(value.call_id ?? ''), name: String(value.name ?? ''), argumentsJson: String(value.arguments ?? '') });
+      const id = String(value.call_id ?? '');
+      content.push({ type: 'toolCall', id, name: String(value.name ?? ''), argumentsJson: String(value.arguments ?? '') });
     } else if (value.type === 'custom_tool_call') {
-      content.push({ type: 'toolCall', id: String(value.call_id ?? ''), name: String(value.name ?? ''), argumentsJson: JSON.stringify({ input: String(value.input ?? '') }), freeform: true });
+      const argumentsJson = JSON.stringify({ input: String(value.input ?? '') });
+      content.push({ type: 'toolCall', id: String(value.call_id ?? ''), name: String(value.name ?? ''), argumentsJson, freeform: true });
     } else if (value.type === 'reasoning') {
-      const summary = (Array.isArray(value.summary) ? value.summary : []).map((entry) => (isObject(entry) ? String(entry.text ?? '') : '')).join('\n\n');
+      const summary = summaryText(value.summary);
       content.push({
         type: 'thinking',
         text: summary,
@@ -579,7 +628,8 @@ class ItemIds {
 }
 
 function messageItem(id: string, text: string, status: string): JsonObject {
-  return { id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+  const content = status === 'in_progress' ? [] : [{ type: 'output_text', text, annotations: [], logprobs: [] }];
+  return { id, type: 'message', status, role: 'assistant', content };
 }
 
 function callItem(id: string, callId: string, name: string, argumentsJson: string, freeform: boolean, status: string): JsonObject {
@@ -701,7 +751,13 @@ class ResponsesStreamDecoder implements StreamDecoder {
           const freeform = item.type === 'custom_tool_call';
           const decoded: DecodedItem = { kind: 'call', toolIndex: this.nextToolIndex++, freeform, sawDelta: false };
           this.remember(frame, item, decoded);
-          events.push({ type: 'toolCallStart', index: decoded.toolIndex!, id: String(item.call_id ?? ''), name: String(item.name ?? ''), ...(freeform && { freeform }) });
+          events.push({
+            type: 'toolCallStart',
+            index: decoded.toolIndex!,
+            id: String(item.call_id ?? ''),
+            name: String(item.name ?? ''),
+            ...(freeform && { freeform }),
+          });
           if (freeform) events.push({ type: 'toolCallDelta', index: decoded.toolIndex!, argumentsJsonDelta: '{"input":"' });
         } else if (item.type === 'reasoning') {
           this.remember(frame, item, { kind: 'reasoning', ...(typeof item.id === 'string' && { itemId: item.id }), sawDelta: false });
@@ -722,7 +778,8 @@ class ResponsesStreamDecoder implements StreamDecoder {
         const item = this.itemOf(frame);
         if (item?.kind !== 'call' || typeof frame.delta !== 'string' || !frame.delta) break;
         item.sawDelta = true;
-        events.push({ type: 'toolCallDelta', index: item.toolIndex!, argumentsJsonDelta: item.freeform ? jsonStringBody(frame.delta) : frame.delta });
+        const argumentsJsonDelta = item.freeform ? jsonStringBody(frame.delta) : frame.delta;
+        events.push({ type: 'toolCallDelta', index: item.toolIndex!, argumentsJsonDelta });
         break;
       }
       case 'response.reasoning_summary_part.added': {
@@ -755,12 +812,14 @@ class ResponsesStreamDecoder implements StreamDecoder {
         this.finished = true;
         const response = isObject(frame.response) ? frame.response : {};
         const error = isObject(response.error) ? response.error : {};
-        events.push({ type: 'error', errorType: String(error.code ?? 'server_error'), message: String(error.message ?? 'The response failed.') });
+        const message = String(error.message ?? 'The response failed.');
+        events.push({ type: 'error', errorType: String(error.code ?? 'server_error'), message });
         break;
       }
       case 'error':
         this.finished = true;
-        events.push({ type: 'error', errorType: String(frame.code ?? 'server_error'), message: String(frame.message ?? 'The Responses stream reported an error.') });
+        const message = String(frame.message ?? 'The Responses stream reported an error.');
+        events.push({ type: 'error', errorType: String(frame.code ?? 'server_error'), message });
         break;
     }
   }
@@ -780,7 +839,7 @@ class ResponsesStreamDecoder implements StreamDecoder {
     } else if (decoded?.kind === 'reasoning' || item.type === 'reasoning') {
       const itemId = typeof item.id === 'string' ? item.id : decoded?.itemId;
       if (!decoded?.sawDelta) {
-        const summary = (Array.isArray(item.summary) ? item.summary : []).map((entry) => (isObject(entry) ? String(entry.text ?? '') : '')).join('\n\n');
+        const summary = summaryText(item.summary);
         if (summary) events.push({ type: 'thinkingDelta', text: summary, provider: 'openai', ...(itemId && { itemId }) });
       }
       events.push({
@@ -862,7 +921,8 @@ class ResponsesStreamEncoder implements StreamEncoder {
     let done: JsonObject;
     if (item.kind === 'message') {
       out += this.frame('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] });
-      out += this.frame('response.content_part.done', { ...at, content_index: 0, part: { type: 'output_text', text: item.text, annotations: [], logprobs: [] } });
+      const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
+      out += this.frame('response.content_part.done', { ...at, content_index: 0, part });
       done = messageItem(item.id, item.text, 'completed');
     } else if (item.kind === 'call') {
       if (item.freeform) {
@@ -890,28 +950,29 @@ class ResponsesStreamEncoder implements StreamEncoder {
         let out = this.begin();
         if (this.open?.kind !== 'message') {
           const id = this.ids.create('msg');
-          out += this.openItem({ kind: 'message', id, outputIndex: this.output.length + (this.open ? 1 : 0), text: '' }, messageItem(id, '', 'in_progress'));
+          const outputIndex = this.nextOutputIndex();
+          out += this.openItem({ kind: 'message', id, outputIndex, text: '' }, messageItem(id, '', 'in_progress'));
           out += this.frame('response.content_part.added', {
             item_id: id,
-            output_index: this.open!.outputIndex,
+            output_index: outputIndex,
             content_index: 0,
             part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
           });
         }
         const open = this.open as Extract<OpenItem, { kind: 'message' }>;
         open.text += event.text;
-        return out + this.frame('response.output_text.delta', { item_id: open.id, output_index: open.outputIndex, content_index: 0, delta: event.text, logprobs: [] });
+        const at = { item_id: open.id, output_index: open.outputIndex, content_index: 0 };
+        return out + this.frame('response.output_text.delta', { ...at, delta: event.text, logprobs: [] });
       }
       case 'thinkingDelta': {
         if (!thinkingTravelsTo(event.provider, 'openai') || !event.text) return '';
         let out = this.begin();
         if (this.open?.kind !== 'reasoning') out += this.openReasoning(event.itemId);
         const open = this.open as Extract<OpenItem, { kind: 'reasoning' }>;
-        if (!open.text) {
-          out += this.frame('response.reasoning_summary_part.added', { item_id: open.id, output_index: open.outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } });
-        }
+        const at = { item_id: open.id, output_index: open.outputIndex, summary_index: 0 };
+        if (!open.text) out += this.frame('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } });
         open.text += event.text;
-        return out + this.frame('response.reasoning_summary_text.delta', { item_id: open.id, output_index: open.outputIndex, summary_index: 0, delta: event.text });
+        return out + this.frame('response.reasoning_summary_text.delta', { ...at, delta: event.text });
       }
       case 'thinkingEnd': {
         if (!thinkingTravelsTo(event.provider, 'openai')) return '';
@@ -922,7 +983,8 @@ class ResponsesStreamEncoder implements StreamEncoder {
         const at = { item_id: open.id, output_index: open.outputIndex };
         if (open.text) {
           out += this.frame('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: open.text });
-          out += this.frame('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: open.text } });
+          const part = { type: 'summary_text', text: open.text };
+          out += this.frame('response.reasoning_summary_part.done', { ...at, summary_index: 0, part });
         }
         const done = reasoningOutputItem(open.id, open.text, event.signature);
         this.output.push(done);
@@ -932,7 +994,7 @@ class ResponsesStreamEncoder implements StreamEncoder {
         this.calledTools = true;
         const freeform = isFreeformCall(event.name, event.freeform, this.meta);
         const id = this.ids.create(freeform ? 'ctc' : 'fc');
-        const outputIndex = this.output.length + (this.open ? 1 : 0);
+        const outputIndex = this.nextOutputIndex();
         return (
           this.begin() +
           this.openItem(
@@ -947,7 +1009,8 @@ class ResponsesStreamEncoder implements StreamEncoder {
         open.args += event.argumentsJsonDelta;
         // A freeform call's input is only known once its JSON arguments are complete.
         if (open.freeform) return '';
-        return this.frame('response.function_call_arguments.delta', { item_id: open.id, output_index: open.outputIndex, delta: event.argumentsJsonDelta });
+        const at = { item_id: open.id, output_index: open.outputIndex };
+        return this.frame('response.function_call_arguments.delta', { ...at, delta: event.argumentsJsonDelta });
       }
       case 'toolCallEnd':
         return this.open?.kind === 'call' && this.open.toolIndex === event.index ? this.closeItem() : '';
@@ -967,9 +1030,14 @@ class ResponsesStreamEncoder implements StreamEncoder {
     }
   }
 
+  /** The index the next item gets: the open item is closed (and counted) before it opens. */
+  private nextOutputIndex(): number {
+    return this.output.length + (this.open ? 1 : 0);
+  }
+
   private openReasoning(itemId: string | undefined): string {
     const id = itemId ?? this.ids.create('rs');
-    const outputIndex = this.output.length + (this.open ? 1 : 0);
+    const outputIndex = this.nextOutputIndex();
     return this.openItem({ kind: 'reasoning', id, outputIndex, text: '' }, { id, type: 'reasoning', summary: [] });
   }
 }

@@ -102,11 +102,10 @@ export interface StepFile {
  */
 export function planStepRequest(state: PlanState, index: number, files: StepFile[]): RouteRequest {
   const step = state.steps[index];
-  let budget = PLAN_STEP_TOTAL_FILE_MAX_CHARS;
-  const fileSections = files.map((file) => {
+  const shownChars = stepFileShownChars(files);
+  const fileSections = files.map((file, at) => {
     if (!file.exists) return `<file path="${file.path}">\n</file>\n(${file.path} does not exist yet; the step may create it)`;
-    const limit = Math.max(0, Math.min(PLAN_STEP_FILE_MAX_CHARS, budget));
-    budget -= Math.min(file.text.length, limit);
+    const limit = shownChars[at];
     const shown = file.text.length > limit ? `${file.text.slice(0, limit)}\n… (truncated: do not rewrite this file)` : file.text;
     return `<file path="${file.path}">\n${shown}\n</file>`;
   });
@@ -132,4 +131,20 @@ export function planStepRequest(state: PlanState, index: number, files: StepFile
         ? Math.min(REFACTOR_STEP_MAX_OUTPUT_TOKENS, Math.max(REFACTOR_STEP_MIN_OUTPUT_TOKENS, Math.ceil(fileTokens * 1.5) + 512))
         : ANSWER_STEP_MAX_OUTPUT_TOKENS,
   };
+}
+
+/** How many characters of each file a step's prompt shows: each file up to its cap, within the total. */
+function stepFileShownChars(files: StepFile[]): number[] {
+  let budget = PLAN_STEP_TOTAL_FILE_MAX_CHARS;
+  return files.map((file) => {
+    const limit = Math.max(0, Math.min(PLAN_STEP_FILE_MAX_CHARS, budget));
+    budget -= Math.min(file.text.length, limit);
+    return limit;
+  });
+}
+
+/** Files the step's prompt shows only in part: a model must not rewrite them whole, or their tail would be lost. */
+export function truncatedStepFiles(files: StepFile[]): Set<string> {
+  const shownChars = stepFileShownChars(files);
+  return new Set(files.filter((file, at) => file.exists && file.text.length > shownChars[at]).map((file) => file.path));
 }

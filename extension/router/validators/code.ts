@@ -434,6 +434,8 @@ export interface EditableFile {
   languageId: string;
   /** The current content; '' for a file the step creates. */
   original: string;
+  /** The model saw only part of the file, so a whole-file rewrite of it would lose the rest. */
+  shownTruncated?: boolean;
 }
 
 /**
@@ -447,6 +449,7 @@ export function fileEditsValidator(files: EditableFile[]): Validator {
     for (const edit of parsed.edits) {
       const file = files.find((candidate) => candidate.path === edit.path);
       if (!file) return fail(`changes "${edit.path}", which the step does not list (it lists ${files.map((candidate) => `"${candidate.path}"`).join(', ')})`);
+      if (file.shownTruncated) return fail(`rewrites "${edit.path}", which is too large to rewrite whole (it was shown truncated)`);
       const verdict = replacementValidator(wholeFileContext(file))(edit.content);
       if (!verdict.ok) return fail(`${edit.path}: ${verdict.reason}`);
     }
