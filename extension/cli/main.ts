@@ -13,6 +13,7 @@ import { routeCommand } from './commands/route';
 import { runCommand } from './commands/run';
 import { formatSpend, spendReport } from './commands/spend';
 import { benchCommand } from './commands/bench';
+import { gatewayCommand, parsePort } from './commands/gateway';
 
 const HELP = `Usage: tierwise <command> [options]
 
@@ -26,6 +27,10 @@ Commands:
   spend  [--ledger DIR] [--config FILE] [--json]
          Today's and this month's spend, by tier and by model, and savings versus frontier-only.
   bench  Decision latency, ledger append rate with 3 processes, totals-query time on a 50,000-record month.
+  gateway [--port N] [--config FILE] [--ledger DIR] [--log-prompts]
+         Serve agent clients (Claude Code, Codex) on 127.0.0.1, routed and capped like the editor. Prints one
+         JSON line {"url", "token"} once listening; runs until SIGINT/SIGTERM. Claude Code:
+         ANTHROPIC_BASE_URL=<url> ANTHROPIC_API_KEY=<token>; OpenAI clients: base URL <url>/v1, key <token>.
 
 Options:
   --config FILE   JSON config, the same shape as the tierwise.* VS Code settings (default: built-in defaults)
@@ -33,7 +38,7 @@ Options:
   --help, --version
 `;
 
-const VALUED_OPTIONS = ['config', 'ledger', 'task', 'max-output-tokens'] as const;
+const VALUED_OPTIONS = ['config', 'ledger', 'task', 'max-output-tokens', 'port'] as const;
 
 function openRouter(args: ParsedArgs, config: TierwiseConfig): { router: Router; ledger: Ledger } {
   const ledger = new Ledger({ dir: stringOption(args, 'ledger') ?? defaultLedgerDir() });
@@ -103,6 +108,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bench':
       return benchCommand(process.stdout);
+    case 'gateway':
+      return gatewayCommand({
+        port: parsePort(stringOption(args, 'port')),
+        configPath: stringOption(args, 'config'),
+        ledgerDir: stringOption(args, 'ledger') ?? defaultLedgerDir(),
+        logPrompts: args.options.has('log-prompts'),
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

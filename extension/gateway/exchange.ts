@@ -17,7 +17,7 @@ import { quickInputTokens } from './estimate';
 import { scanTopLevel, withModel } from './jsonSpans';
 import { DEFAULT_ANTHROPIC_VERSION, upstreamAuthHeaders, upstreamUrl, type IngressProtocol, type WireProtocol } from './protocols';
 import { planRoute, type PlanInput, type RoutedPlan } from './route';
-import { prefixDigest, prefixSessionKey, sessionIdentity, streamOf, type PrefixDigest, type SessionTracker } from './sessions';
+import { ATTRIBUTION_BLOCK_PREFIX, prefixDigest, prefixSessionKey, sessionIdentity, streamOf, type PrefixDigest, type SessionTracker } from './sessions';
 import { streamMetaFor, type IREvent, type ProtocolCodec } from './translate';
 import { forwardedRequestHeaders, forwardedResponseHeaders, UpstreamTimeoutError, type UpstreamConnections } from './upstream';
 import { UsageTap, type TapOutcome } from './usageTap';
@@ -255,6 +255,8 @@ function translatedRequest(runtime: GatewayRuntime, state: ExchangeState, apiKey
   const source = runtime.codecs(ingress)!;
   const target = runtime.codecs(plan.upstreamProtocol)!;
   const ir = source.parseRequest(body);
+  // Claude Code's attribution line means nothing to another model; it would only cost tokens there.
+  ir.system = ir.system.filter((block) => !block.text.startsWith(ATTRIBUTION_BLOCK_PREFIX));
   ir.model = plan.endpoint.model;
   ir.maxOutputTokens = plan.maxOutputTokens;
   const built = target.buildRequest(ir, plan.upstreamProtocol === 'openaiChat' ? { outputLimitField: outputLimitParam(endpointBaseUrl(plan.endpoint)) } : {});

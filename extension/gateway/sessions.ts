@@ -38,7 +38,7 @@ export interface SessionSummary extends SessionCacheStats {
 }
 
 /** Claude Code's first system block is a per-request attribution line that the prompt cache does not depend on. */
-const ATTRIBUTION_BLOCK_PREFIX = 'x-anthropic-billing-header';
+export const ATTRIBUTION_BLOCK_PREFIX = 'x-anthropic-billing-header';
 const DEFAULT_MAX_SESSIONS = 2000;
 const DEFAULT_SESSION_IDLE_MS = 12 * 60 * 60_000;
 

@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_CONFIG } from '../../extension/router/config';
 import { encodeRecord } from '../../extension/router/ledger/codec';
 import type { CallRecord } from '../../extension/router/ledger/records';
 import { E2E_PRICES, E2E_MODELS, readLedgerRecords, setApiKeyThroughUi, startFakeProviders, type FakeProviderSet } from './harness/fakeProviders';
@@ -52,6 +51,11 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
     return session;
   };
   const providers = (): FakeProviderSet => fakes!;
+  /** Model calls only: the panel's provider status also asks each server for its model list. */
+  const chatCalls = <R extends { method: string }>(fake: { requests: R[] }): R[] => fake.requests.filter((request) => request.method === 'POST');
+  async function waitForChatCalls(fake: { requests: { method: string }[] }, count: number): Promise<void> {
+    await waitUntil(() => chatCalls(fake).length >= count, { timeoutMs: 20_000, description: `${count} model calls` });
+  }
 
   async function ask(question: string): Promise<void> {
     await vscode().runCommand('Tierwise: Ask…');
@@ -85,8 +89,8 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
 
       providers().openai.reply({ type: 'answer', text: 'The answer is 42.', usage: PAID_USAGE });
       await ask('What is the answer?');
-      await providers().openai.waitForRequests(1);
-      const request = providers().openai.requests[0];
+      await waitForChatCalls(providers().openai, 1);
+      const request = chatCalls(providers().openai)[0];
       assert.equal(request.headers.authorization, `Bearer ${OPENAI_KEY}`, 'the stored key reaches the provider');
 
       assert.equal(PAID_COST_USD, 0.12);
@@ -136,17 +140,36 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
     }),
   );
 
+  /** Changes routing and caps the way a user would: in the Spend & Routing panel (it writes the user settings). */
+  async function configureInPanel(changes: { askTier?: string; dailyUsd?: string; policy?: string }): Promise<void> {
+    await vscode().runCommand('Tierwise: Open Spend & Routing');
+    const panel = await vscode().webviewFrame('spend-view');
+    if (changes.askTier) await panel.locator('[data-testid="route-select-ask"]').selectOption(changes.askTier);
+    if (changes.dailyUsd) {
+      const daily = panel.locator('[data-testid="cap-input-budgets.dailyUsd"]');
+      await daily.fill(changes.dailyUsd);
+      await daily.press('Enter');
+    }
+    if (changes.policy) await panel.locator('[data-testid="cap-policy"]').selectOption(changes.policy);
+    const expected = new RegExp(
+      `Settings applied: .*${changes.askTier ? `ask→${changes.askTier}` : ''}.*caps daily ${changes.dailyUsd ?? '.*'} .*policy ${changes.policy ?? '.*'}$`,
+      'm',
+    );
+    // Read the channel's log file: the Output view wraps long lines, which would split the pattern.
+    await waitUntil(() => expected.test(vscode().outputChannelLog(outputChannelName) ?? ''), {
+      timeoutMs: 15_000,
+      description: `the Tierwise log to show ${expected}`,
+    });
+  }
+
   it('downgrades a frontier request when the daily cap is nearly spent, and says so', { timeout: testTimeoutMs }, () =>
     vscode().withScreenshotOnFailure('downgrade', async () => {
       // $0.17 spent of a $0.18 cap: a frontier answer's worst case (4,096 output tokens at $15/M alone is $0.06) does
       // not fit, a mid answer's (2,048 × $2/M ≈ $0.004) does.
-      vscode().writeUserSettings(
-        providers().settings({
-          'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
-          'tierwise.budgets.dailyUsd': 0.18,
-          'tierwise.budgets.policy': 'downgrade',
-        }),
-      );
+      await configureInPanel({ askTier: 'frontier', dailyUsd: '0.18', policy: 'downgrade' });
+      const settings = JSON.parse(fs.readFileSync(path.join(vscode().dirs.userDataDir, 'User', 'settings.json'), 'utf8'));
+      assert.equal(settings['tierwise.routes'].ask, 'frontier');
+      assert.equal(settings['tierwise.budgets.dailyUsd'], 0.18);
       await waitForMeter(/\$0\.17 \/ \$0\.18/);
       const meterClass = await vscode().statusBarItem(spendStatusBarItemId).getAttribute('class');
       assert.match(meterClass ?? '', /warning-kind/, 'the meter shows the warning colour past the soft threshold');
@@ -154,8 +177,8 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
       providers().openai.reply({ type: 'answer', text: 'Downgraded answer.', usage: { prompt_tokens: 100, completion_tokens: 10 } });
       await ask('Plan something big');
       await notification(/downgraded from frontier to mid/).waitFor({ state: 'visible', timeout: 20_000 });
-      await providers().openai.waitForRequests(2);
-      assert.equal(providers().anthropic.requests.length, 0, 'the frontier provider was not called');
+      await waitForChatCalls(providers().openai, 2);
+      assert.equal(chatCalls(providers().anthropic).length, 0, 'the frontier provider was not called');
       const decisions = readLedgerRecords(providers().ledgerDir).filter((record) => record.type === 'decision');
       assert.match(String(decisions.at(-1)?.reason), /daily cap 9\d% → downgraded frontier → mid/);
     }),
@@ -163,19 +186,12 @@ describe('Tierwise spend meter, caps and keys in VS Code', () => {
 
   it('blocks the request under policy block, naming the cap and the setting', { timeout: testTimeoutMs }, () =>
     vscode().withScreenshotOnFailure('block', async () => {
-      vscode().writeUserSettings(
-        providers().settings({
-          'tierwise.routes': { ...DEFAULT_CONFIG.routes, ask: 'frontier' },
-          'tierwise.budgets.dailyUsd': 0.18,
-          'tierwise.budgets.policy': 'block',
-        }),
-      );
-      await vscode().waitForOutputChannelText(outputChannelName, /Settings applied: .*ask→frontier.*policy block/);
-      const openaiBefore = providers().openai.requests.length;
+      await configureInPanel({ policy: 'block' });
+      const openaiBefore = chatCalls(providers().openai).length;
       await ask('Plan something else');
       await notification(/daily cap \$0\.18.*tierwise\.budgets\.dailyUsd/).waitFor({ state: 'visible', timeout: 20_000 });
-      assert.equal(providers().anthropic.requests.length, 0, 'the frontier provider was not called');
-      assert.equal(providers().openai.requests.length, openaiBefore, 'no cheaper tier was called either');
+      assert.equal(chatCalls(providers().anthropic).length, 0, 'the frontier provider was not called');
+      assert.equal(chatCalls(providers().openai).length, openaiBefore, 'no cheaper tier was called either');
     }),
   );
 });

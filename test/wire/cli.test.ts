@@ -243,12 +243,14 @@ describe('tierwise CLI (dist/cli.js)', () => {
 
     test('ANTHROPIC_API_KEY from the environment reaches the Anthropic fake; cost by hand', async () => {
       const ledgerDir = dirs.make('cli-run-anthropic-ledger');
-      anthropic.reply({ type: 'answer', text: '1. Move the settings.\n2. Test them.', usage: { input_tokens: 100, output_tokens: 1000 } });
+      // `run --task plan` checks the answer against the plan schema, as the editor does.
+      const plan = JSON.stringify({ goal: 'Migrate the settings', steps: [{ id: 1, description: 'Move the settings.', files: ['src/settings.ts'], tier: 'mid', kind: 'refactor' }] });
+      anthropic.reply({ type: 'answer', text: plan, usage: { input_tokens: 100, output_tokens: 1000 } });
 
       const result = await cli(['run', '--task', 'plan', '--config', configFile(), '--ledger', ledgerDir, 'Plan the settings migration.']);
 
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(result.stdout, '1. Move the settings.\n2. Test them.\n');
+      assert.equal(result.stdout, `${plan}\n`);
       const summary = JSON.parse(result.stderr) as RunSummary;
       assert.deepEqual([summary.tier, summary.provider, summary.model], ['frontier', 'anthropic', 'claude-test-frontier']);
       // 100 × $15 + 1000 × $75 per MTok = $0.0765; the reference is the same model.
@@ -264,10 +266,11 @@ describe('tierwise CLI (dist/cli.js)', () => {
           frontier: { endpoints: [{ provider: 'anthropic', model: 'claude-sonnet-4-5', baseUrl: anthropic.baseUrl, maxOutputTokens: 2000 }] },
         },
         prices: { ...TEST_PRICES, 'claude-sonnet-4-5': { inputPerMTokUsd: 3, outputPerMTokUsd: 15 } },
+        routes: { ask: 'frontier' },
       });
-      anthropic.reply({ type: 'answer', text: 'A plan.', usage: { input_tokens: 100, output_tokens: 10 } });
+      anthropic.reply({ type: 'answer', text: 'An answer.', usage: { input_tokens: 100, output_tokens: 10 } });
 
-      const result = await cli(['run', '--task', 'plan', '--config', config, '--ledger', dirs.make('cli-run-sonnet-ledger'), 'Plan it.']);
+      const result = await cli(['run', '--task', 'ask', '--config', config, '--ledger', dirs.make('cli-run-sonnet-ledger'), 'Plan it.']);
 
       assert.equal(result.code, 0, result.stderr);
       assert.equal(anthropic.requests.length, 1);

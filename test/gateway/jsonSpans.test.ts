@@ -1,0 +1,58 @@
+/** The byte-level model swap behind pass-through: only the top-level model value changes, every other byte stays. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { arrayElementSpans, JsonScanError, scanTopLevel, withModel } from '../../extension/gateway/jsonSpans';
+import { claudeCodeMainTurn } from './helpers/gatewayFixtures';
+
+const swap = (text: string, model: string): string => {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat(withModel(bytes, scanTopLevel(bytes), model)).toString('utf8');
+};
+
+describe('withModel', () => {
+  test('replaces only the top-level model value of a Claude Code body', () => {
+    const text = JSON.stringify(claudeCodeMainTurn());
+    const swapped = swap(text, 'claude-test-mid');
+    assert.equal(swapped, text.replace('"model":"claude-sonnet-4-5-20250929"', '"model":"claude-test-mid"'));
+    assert.equal((JSON.parse(swapped) as { model: string }).model, 'claude-test-mid');
+  });
+
+  test('keeps whitespace, escapes, unicode, number formats and nested "model" keys exactly', () => {
+    const text = '{\n  "messages" : [{"role":"user","content":"say \\"model\\": \\\\ Über 1.0e3 ✓","model":"inner"}],\n  "model"\t:\t"old-model" ,\n  "temperature": 1.0e0, "tools":[{"model":"x","a":[1,{"b":"}]"}]}]\n}';
+    const swapped = swap(text, 'new-model');
+    assert.equal(swapped, text.replace('"old-model"', '"new-model"'));
+    const parsed = JSON.parse(swapped) as { model: string; messages: Array<{ model: string }> };
+    assert.equal(parsed.model, 'new-model');
+    assert.equal(parsed.messages[0].model, 'inner');
+  });
+
+  test('a key with an escape is still recognised; a repeated key is replaced where JSON.parse reads it (the last)', () => {
+    assert.equal(swap('{"mod\\u0065l":"a","x":1}', 'b'), '{"mod\\u0065l":"b","x":1}');
+    assert.equal(swap('{"model":"a","model":"c"}', 'b'), '{"model":"a","model":"b"}');
+  });
+
+  test('adds the model when the body has none', () => {
+    assert.deepEqual(JSON.parse(swap('{"messages":[]}', 'm')), { model: 'm', messages: [] });
+    assert.deepEqual(JSON.parse(swap(' { } ', 'm')), { model: 'm' });
+  });
+
+  test('a model value that is not a string is replaced too, and model names are JSON-escaped', () => {
+    assert.equal(swap('{"model":null}', 'a"b'), '{"model":"a\\"b"}');
+  });
+
+  test('bodies that are not a JSON object are refused', () => {
+    for (const text of ['[]', '"x"', '{"a":"unterminated}', '{"a" 1}', '']) {
+      assert.throws(() => scanTopLevel(Buffer.from(text)), JsonScanError, text);
+    }
+  });
+});
+
+describe('arrayElementSpans', () => {
+  test('finds the elements of an array value', () => {
+    const bytes = Buffer.from('{"messages":[ {"role":"user"} , "x", [1,[2]] ,3]}');
+    const span = scanTopLevel(bytes).values.get('messages')!;
+    const elements = arrayElementSpans(bytes, span).map((element) => bytes.toString('utf8', element.start, element.end));
+    assert.deepEqual(elements, ['{"role":"user"}', '"x"', '[1,[2]]', '3']);
+    assert.equal(arrayElementSpans(bytes, span, 1).length, 1);
+  });
+});
