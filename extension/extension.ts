@@ -12,6 +12,7 @@ import { createProviderRegistry } from './providers/registry';
 import { Ledger, defaultLedgerDir } from './router/ledger/ledger';
 import { Router } from './router/router';
 import { ApiKeyStore } from './ui/apiKeys';
+import { GatewayController } from './ui/gatewayController';
 import { LocalModelCheck } from './ui/localModelCheck';
 import { TierwiseLog } from './ui/outputLog';
 import { TierwiseSettings } from './ui/settings';
@@ -113,6 +114,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('tierwise.showLog', () => log.show()),
   );
 
+  const gateway = new GatewayController({ settings: activeSettings, ledger, ledgerDir, keys: keys.resolver, log, environment: context.environmentVariableCollection });
+  subscriptions.push(gateway, vscode.commands.registerCommand('tierwise.configureCodex', () => gateway.configureCodex()));
+
   const localCheck = new LocalModelCheck({ settings: activeSettings, providers, keys: keys.resolver, log, globalState: context.globalState });
   subscriptions.push(localCheck, vscode.commands.registerCommand('tierwise.checkLocalModel', () => localCheck.run({ userAsked: true })));
 
@@ -121,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   // After activation, off the start-up path: the local server check and the offer to use environment keys.
   setTimeout(() => {
+    void gateway.sync();
     void localCheck.run({ userAsked: false });
     void keys.offerEnvironmentKeys(process.env);
   }, 0);

@@ -71,6 +71,8 @@ interface ExchangeState {
   readonly notes: string[];
   bookkept: boolean;
   settled: boolean;
+  /** Set when the gateway cut the exchange (shutdown): the call record says so rather than blaming a side. */
+  abortReason?: string;
 }
 
 interface Settlement {
@@ -301,6 +303,7 @@ function relay(
   const inflight: InflightExchange = {
     done,
     abort: (reason) => {
+      state.abortReason = reason;
       upstream.destroy(new Error(reason));
       if (!response.headersSent) sendGatewayError(response, ingress, new GatewayError('shuttingDown', `Tierwise gateway: ${reason}`));
       else response.destroy();
@@ -605,7 +608,9 @@ function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settl
   const price = priceCall(plan.endpoint, usage, config);
   const reference = config.savingsReference ?? config.tiers.frontier.endpoints[0];
   const frontierCostUsd = reference ? (referenceCostUsd(reference, usage, config) ?? price.costUsd) : price.costUsd;
-  const details = [...state.notes, ...(settlement.detail ? [settlement.detail] : []), ...(estimated ? ['usage estimated (the server reported none)'] : [])];
+  const detail = state.abortReason ?? settlement.detail;
+  const errorKind = state.abortReason ? 'shutdown' : settlement.errorKind;
+  const details = [...state.notes, ...(detail ? [detail] : []), ...(estimated ? ['usage estimated (the server reported none)'] : [])];
   runtime.ledger.append({
     v: LEDGER_RECORD_VERSION,
     type: 'call',
@@ -625,7 +630,7 @@ function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settl
     latencyMs: runtime.now() - state.startedAt,
     outcome: settlement.outcome,
     ...(details.length && { detail: details.join('; ') }),
-    ...(settlement.errorKind && { errorKind: settlement.errorKind }),
+    ...(errorKind && { errorKind }),
   });
   const session = runtime.sessions.recordUsage(state.sessionKey, usage);
   runtime.log(

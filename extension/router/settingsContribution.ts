@@ -12,6 +12,21 @@ const EXTENSION_ONLY_SETTINGS: Record<string, JsonSchema> = {
     markdownDescription:
       'Folder of the spend ledger shared by every VS Code window, the `tierwise` CLI and the gateway. `null` uses `~/.tierwise/ledger`. A change takes effect when the window reloads.',
   },
+  [`${SETTINGS_SECTION}.gateway.enabled`]: {
+    type: 'boolean',
+    default: false,
+    order: 60,
+    markdownDescription:
+      'Run the loopback gateway so coding agents started in VS Code\'s terminal (`claude`, `codex`) are routed, counted and capped like the editor. New integrated terminals get `ANTHROPIC_BASE_URL` and a gateway token; no provider key ever enters a terminal.',
+  },
+  [`${SETTINGS_SECTION}.gateway.port`]: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 65535,
+    default: 0,
+    order: 61,
+    markdownDescription: 'Port of the gateway on 127.0.0.1; `0` picks a free port at each start.',
+  },
   [`${SETTINGS_SECTION}.debug.logPrompts`]: {
     type: 'boolean',
     default: false,

@@ -9,7 +9,11 @@ import { SETTINGS_SECTION } from '../router/settingsContribution';
 export interface ExtensionSettings {
   ledgerDirectory: string | null;
   logPrompts: boolean;
+  gatewayEnabled: boolean;
+  gatewayPort: number;
 }
+
+const validPort = (value: unknown): number => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? (value as number) : 0);
 
 /**
  * The one place Tierwise reads VS Code settings: validated against the engine's schema, merged over the defaults,
@@ -70,6 +74,8 @@ export class TierwiseSettings extends DisposableOwner {
     return {
       ledgerDirectory: typeof ledgerDirectory === 'string' && ledgerDirectory.trim() !== '' ? ledgerDirectory : null,
       logPrompts: section.get<boolean>('debug.logPrompts', false) === true,
+      gatewayEnabled: section.get<boolean>('gateway.enabled', false) === true,
+      gatewayPort: validPort(section.get<number>('gateway.port', 0)),
     };
   }
 

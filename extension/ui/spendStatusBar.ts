@@ -13,6 +13,15 @@ export function meterText(totals: SpendTotals, budgets: BudgetConfig): string {
   return typeof budgets.dailyUsd === 'number' ? `$(pulse) ${today} / ${usd(budgets.dailyUsd)}` : `$(pulse) ${today} today`;
 }
 
+const CLIENT_NAMES: Record<string, string> = { editor: 'Editor', cli: 'CLI', 'claude-code': 'Claude Code', codex: 'Codex', other: 'Other agents' };
+
+/** Spend by who made the call, once anything but the editor has spent (the gateway's agents, the CLI). */
+function clientLines(totals: SpendTotals): string[] {
+  const clients = Object.entries(totals.monthByClient).sort(([, a], [, b]) => b.costUsd - a.costUsd);
+  if (clients.length === 0 || (clients.length === 1 && clients[0][0] === 'editor')) return [];
+  return ['', '| Client | This month | Calls |', '|:--|--:|--:|', ...clients.map(([client, bucket]) => `| ${CLIENT_NAMES[client] ?? client} | ${usd(bucket.costUsd)} | ${bucket.calls} |`)];
+}
+
 function capLine(usage: CapUsage): string {
   const state = usage.level === 'exceeded' ? ' — **cap reached**' : usage.level === 'warning' ? ' — nearing the cap' : '';
   return `${usage.cap === 'daily' ? 'Daily' : 'Monthly'} cap: ${usd(usage.spentUsd)} of ${usd(usage.capUsd)} (${Math.floor(usage.percent)}%)${state}`;
@@ -26,6 +35,7 @@ export function meterTooltip(totals: SpendTotals, budgets: BudgetConfig): string
     '| Tier | Today | This month |',
     '|:--|--:|--:|',
     ...TIER_ORDER.map((tier) => `| ${tier} | ${usd(totals.todayByTier[tier].costUsd)} | ${usd(totals.monthByTier[tier].costUsd)} |`),
+    ...clientLines(totals),
     '',
     `Saved versus frontier-only this month: ${usd(Math.max(0, totals.thisMonth.frontierCostUsd - totals.thisMonth.costUsd))}`,
   ];

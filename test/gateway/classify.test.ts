@@ -13,9 +13,9 @@ function incoming(headers: Record<string, unknown>): ClassifyInput['headers'] {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
 }
 
-const claude = (body: unknown, extra: Record<string, unknown> = {}) =>
+const claude = (body: unknown, extra: Record<string, string> = {}) =>
   classify({ protocol: 'anthropic', headers: incoming(claudeCodeHeaders({ 'x-claude-code-session-id': '7a1c1d8e-5b4e-4d55-9c1f-0a2e6f3b9d21', ...extra })), body });
-const codex = (metadata: Record<string, unknown>, extra: Record<string, unknown> = {}, body: unknown = codexTurn('019a-thread')) =>
+const codex = (metadata: Record<string, unknown>, extra: Record<string, string> = {}, body: unknown = codexTurn('019a-thread')) =>
   classify({ protocol: 'openaiResponses', headers: incoming(codexHeaders(metadata, extra)), body });
 
 describe('Claude Code', () => {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama';
 import { ANTHROPIC_TEST_KEY, callRecordsOf, openReservationsOf, readLedgerRecords } from '../wire/helpers/routerFixtures';
@@ -47,10 +47,10 @@ function spawnGateway(args: string[], home: string): GatewayProcess {
 }
 
 /** A stream read to its end (or until the connection drops): the text, and whether it ended cleanly. */
-function stream(url: string, body: string): Promise<{ ended: boolean; text: string }> {
+function stream(url: string, body: string, token?: string): Promise<{ ended: boolean; text: string }> {
   return new Promise((resolveStream) => {
     let text = '';
-    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders(), agent: false }, (res) => {
+    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders({}, token), agent: false }, (res) => {
       res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       res.on('end', () => resolveStream({ ended: true, text }));
       res.on('error', () => resolveStream({ ended: false, text }));
@@ -110,7 +110,7 @@ describe('tierwise gateway (dist/cli.js)', () => {
 
       // SIGTERM mid-stream: the answer still completes, then the process exits 0.
       anthropic.reply({ type: 'answer', text: ['slow', ' but', ' complete'], chunkDelayMs: 300 });
-      const inFlight = stream(printed.url, JSON.stringify(claudeCodeMainTurn()));
+      const inFlight = stream(printed.url, JSON.stringify(claudeCodeMainTurn()), printed.token);
       await anthropic.waitForRequests(2);
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
       gateway.child.kill('SIGTERM');
@@ -150,6 +150,7 @@ describe('gateway shutdown', () => {
     await Promise.all([anthropic?.close(), ollama?.close()]);
     dirs.removeAll();
   });
+  afterEach(() => anthropic.reset());
 
   test('close() lets a stream in flight finish, then refuses new connections', async () => {
     const harness = await startHarness(dirs, gatewayConfig(fakeTiers({ anthropic: anthropic.baseUrl, ollama: ollama.baseUrl })));
@@ -172,6 +173,8 @@ describe('gateway shutdown', () => {
     assert.equal((await inFlight).ended, false);
     const [call] = callRecordsOf(readLedgerRecords(harness.ledgerDir));
     assert.equal(call.outcome, 'error');
+    assert.equal(call.errorKind, 'shutdown');
+    assert.equal(call.detail, 'the gateway is shutting down');
     assert.equal(call.inputTokens, 500);
     assert.deepEqual(openReservationsOf(readLedgerRecords(harness.ledgerDir)), []);
   });

@@ -1,8 +1,12 @@
 /** Route planning for agent kinds: defaults, the routes table, aliases, translation, stickiness and caps. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { clientModelEndpoint, planRoute, routeTargetFor, type PlanInput, type RoutedPlan } from '../../extension/gateway/route';
 import { endpointId, type EndpointConfig } from '../../extension/router/config';
+import { Ledger } from '../../extension/router/ledger/ledger';
 import type { SpendTotals } from '../../extension/router/ledger/records';
 import { CLIENT_MODEL, FRONTIER_MODEL, gatewayConfig, MID_MODEL } from './helpers/gatewayFixtures';
 import { LOCAL_TEST_MODEL } from '../wire/helpers/routerFixtures';
@@ -18,13 +22,14 @@ const tiers = {
   frontier: [{ provider: 'anthropic', model: FRONTIER_MODEL, baseUrl: ANTHROPIC }] as EndpointConfig[],
 };
 
+/** Totals of an empty ledger (built by the ledger itself, so the shape follows it). */
 function emptyTotals(): SpendTotals {
-  const bucket = () => ({ costUsd: 0, frontierCostUsd: 0, calls: 0, inputTokens: 0, outputTokens: 0, unpricedCalls: 0 });
-  return {
-    day: '2026-11-24', month: '2026-11', today: bucket(), thisMonth: bucket(),
-    todayByTier: { local: bucket(), mid: bucket(), frontier: bucket() }, monthByTier: { local: bucket(), mid: bucket(), frontier: bucket() },
-    monthByModel: {}, monthByDay: {}, openReservedUsd: 0, openReservedByTierUsd: { local: 0, mid: 0, frontier: 0 },
-  };
+  const dir = mkdtempSync(join(tmpdir(), 'tierwise-route-'));
+  try {
+    return new Ledger({ dir }).totals();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const input = (overrides: Partial<PlanInput> = {}): PlanInput => ({

@@ -394,3 +394,21 @@ describe('watch', () => {
     reader.close();
   });
 });
+
+describe('spend by client', () => {
+  test('splits the month by who made the call: editor, CLI, agent clients through the gateway', () => {
+    const clock = clockAt(Date.UTC(2026, 10, 24, 12));
+    const ledger = ledgerAt(clock, { snapshots: false });
+    ledger.append(call({ ts: clock.now(), client: 'editor', costUsd: 0.1 }));
+    ledger.append(call({ ts: clock.now(), client: 'claude-code', costUsd: 0.25 }));
+    ledger.append(call({ ts: clock.now(), client: 'claude-code', costUsd: 0.5 }));
+    ledger.append(call({ ts: clock.now(), client: 'codex', costUsd: 0.05 }));
+    const { monthByClient, thisMonth } = ledger.totals();
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(monthByClient).map(([client, bucket]) => [client, [bucket.calls, bucket.costUsd]])),
+      { editor: [1, 0.1], 'claude-code': [2, 0.75], codex: [1, 0.05] },
+    );
+    assert.equal(thisMonth.calls, 4);
+    ledger.close();
+  });
+});

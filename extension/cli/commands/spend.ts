@@ -19,6 +19,7 @@ export function spendReport(totals: SpendTotals, budgets: BudgetConfig) {
     todayByTier: totals.todayByTier,
     monthByTier: totals.monthByTier,
     monthByModel: totals.monthByModel,
+    monthByClient: totals.monthByClient,
     monthByDay: totals.monthByDay,
     openReservedUsd: totals.openReservedUsd,
     savings: {
@@ -45,6 +46,11 @@ export function formatSpend(totals: SpendTotals, budgets: BudgetConfig): string 
   lines.push('', 'By model (this month):');
   if (models.length === 0) lines.push('  (no calls yet)');
   for (const [model, bucket] of models) lines.push(`  ${model.padEnd(34)}${bucketLine(bucket)}`);
+  const clients = Object.entries(totals.monthByClient).sort(([, a], [, b]) => b.costUsd - a.costUsd);
+  if (clients.length > 0) {
+    lines.push('', 'By client (this month):');
+    for (const [client, bucket] of clients) lines.push(`  ${client.padEnd(34)}${bucketLine(bucket)}`);
+  }
   lines.push(
     '',
     `Savings versus frontier-only: ${usd(report.savings.thisMonthUsd)} this month ` +

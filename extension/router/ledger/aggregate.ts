@@ -83,12 +83,19 @@ export class RecentRing<T> {
   }
 }
 
+function bucketIn(buckets: Map<string, SpendBucket>, key: string): SpendBucket {
+  let bucket = buckets.get(key);
+  if (!bucket) buckets.set(key, (bucket = emptyBucket()));
+  return bucket;
+}
+
 /** MonthSpend as plain JSON, for the sidecar snapshot. */
 export interface MonthSpendJson {
   recordCount: number;
   thisMonth: SpendBucket;
   monthByTier: Record<TierName, SpendBucket>;
   monthByModel: [string, SpendBucket][];
+  monthByClient: [string, SpendBucket][];
   monthByDay: [string, DaySpend][];
   openReservations: OpenReservation[];
   recentCalls: CallRecord[];
@@ -100,6 +107,7 @@ export class MonthSpend {
   readonly thisMonth = emptyBucket();
   readonly monthByTier = bucketsByTier();
   readonly monthByModel = new Map<string, SpendBucket>();
+  readonly monthByClient = new Map<string, SpendBucket>();
   readonly monthByDay = new Map<string, DaySpend>();
   readonly openReservations = new Map<string, OpenReservation>();
   readonly recentCalls = new RecentRing<CallRecord>(RECENT_RECORDS_CAPACITY);
@@ -143,9 +151,8 @@ export class MonthSpend {
     const tier = isTierName(call.tier) ? call.tier : undefined;
     if (tier) addCall(this.monthByTier[tier], call);
 
-    let modelBucket = this.monthByModel.get(call.model);
-    if (!modelBucket) this.monthByModel.set(call.model, (modelBucket = emptyBucket()));
-    addCall(modelBucket, call);
+    addCall(bucketIn(this.monthByModel, call.model), call);
+    addCall(bucketIn(this.monthByClient, call.client), call);
 
     const day = this.calendar.dayOf(call.ts);
     let daySpend = this.monthByDay.get(day);
@@ -160,6 +167,7 @@ export class MonthSpend {
       thisMonth: this.thisMonth,
       monthByTier: this.monthByTier,
       monthByModel: [...this.monthByModel],
+      monthByClient: [...this.monthByClient],
       monthByDay: [...this.monthByDay],
       openReservations: [...this.openReservations.values()],
       recentCalls: this.recentCalls.oldestFirst(),
@@ -173,6 +181,7 @@ export class MonthSpend {
     Object.assign(spend.thisMonth, json.thisMonth);
     for (const tier of TIER_ORDER) Object.assign(spend.monthByTier[tier], json.monthByTier[tier]);
     for (const [model, bucket] of json.monthByModel) spend.monthByModel.set(model, { ...emptyBucket(), ...bucket });
+    for (const [client, bucket] of json.monthByClient) spend.monthByClient.set(client, { ...emptyBucket(), ...bucket });
     for (const [day, daySpend] of json.monthByDay) {
       const byTier = bucketsByTier();
       for (const tier of TIER_ORDER) Object.assign(byTier[tier], daySpend.byTier[tier]);
@@ -211,6 +220,8 @@ export class MonthSpend {
     const todaySpend = this.monthByDay.get(day);
     const monthByModel: Record<string, SpendBucket> = {};
     for (const [model, bucket] of this.monthByModel) monthByModel[model] = copyBucket(bucket);
+    const monthByClient: Record<string, SpendBucket> = {};
+    for (const [client, bucket] of this.monthByClient) monthByClient[client] = copyBucket(bucket);
     const monthByDay: Record<string, SpendBucket> = {};
     for (const [key, spend] of this.monthByDay) monthByDay[key] = copyBucket(spend.total);
 
@@ -222,6 +233,7 @@ export class MonthSpend {
       todayByTier: todaySpend ? copyByTier(todaySpend.byTier) : bucketsByTier(),
       monthByTier: copyByTier(this.monthByTier),
       monthByModel,
+      monthByClient,
       monthByDay,
       openReservedUsd,
       openReservedByTierUsd,

@@ -104,6 +104,8 @@ export interface SpendTotals {
   todayByTier: Record<TierName, SpendBucket>;
   monthByTier: Record<TierName, SpendBucket>;
   monthByModel: Record<string, SpendBucket>;
+  /** Who spent it: the editor, the CLI, or an agent client through the gateway (claude-code, codex, other). */
+  monthByClient: Record<string, SpendBucket>;
   /** Day (YYYY-MM-DD) → bucket, for the days of the current month that have calls. */
   monthByDay: Record<string, SpendBucket>;
   /** Open (unsettled, unexpired) reservations, in dollars, that count against today's and this month's caps. */

@@ -7,7 +7,7 @@ import type { MonthSpendJson } from './aggregate';
  * starts cold parses only what was appended after it instead of the whole month (about 100 ms for 50,000 records).
  * It is only a cache: any mismatch and the month file is read from the start.
  */
-const SNAPSHOT_FORMAT = 1;
+const SNAPSHOT_FORMAT = 2;
 
 /** A new snapshot is written once this many bytes were parsed past the last one: a cold start parses at most this. */
 export const SNAPSHOT_EVERY_BYTES = 2 * 1024 * 1024;

@@ -24,6 +24,7 @@ export function emptyTotals(): SpendTotals {
     todayByTier: perTier(emptyBucket),
     monthByTier: perTier(emptyBucket),
     monthByModel: {},
+    monthByClient: {},
     monthByDay: {},
     openReservedUsd: 0,
     openReservedByTierUsd: perTier(() => 0),
