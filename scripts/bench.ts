@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { measureActivation } from './bench-activation';
+import { benchGateway, formatGatewayBench } from './bench-gateway';
 import { findVsix } from '../test/e2e/harness/vsix';
 
 function run(command: string, args: string[]): void {
@@ -18,6 +19,9 @@ async function main(): Promise<void> {
 
   process.stdout.write('\nEngine (tierwise bench):\n');
   run(process.execPath, ['dist/cli.js', 'bench']);
+
+  process.stdout.write('\nGateway (loopback; added latency versus calling the upstream directly, and a bare Node proxy as the floor):\n');
+  process.stdout.write(`${formatGatewayBench(await benchGateway())}\n`);
 
   process.stdout.write('\nActivation in VS Code (code-server 4.117.0), 5 fresh starts:\n');
   const activation = await measureActivation(5);

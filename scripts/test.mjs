@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SUITES = ['test/unit', 'test/wire', 'test/e2e'];
+const SUITES = ['test/unit', 'test/wire', 'test/gateway', 'test/agents', 'test/e2e'];
 
 function run(command, args) {
   process.stderr.write(`\n> ${[command, ...args].join(' ')}\n`);

@@ -1,4 +1,5 @@
 import type { IngressProtocol } from './protocols';
+import { bodyView, type BodyView } from './requestBody';
 
 /**
  * Task kinds of agent traffic, for the routes table (`agent.main` → a tier, …). Pure: the same headers and body
@@ -23,7 +24,7 @@ export type RequestHeaders = Readonly<Record<string, string | string[] | undefin
 export interface ClassifyInput {
   protocol: IngressProtocol;
   headers: RequestHeaders;
-  /** The parsed JSON body (anything: unknown shapes classify as agent.main). */
+  /** The body: a BodyView (the gateway's RawBody), or a parsed value (anything: unknown shapes are agent.main). */
   body: unknown;
 }
 
@@ -60,8 +61,8 @@ export function detectClient(headers: RequestHeaders): AgentClient {
 
 export function classify(input: ClassifyInput): Classification {
   const client = detectClient(input.headers);
-  const body = asRecord(input.body) ?? {};
-  const decided = client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input, body, client);
+  const body = bodyView(input.body);
+  const decided = client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input.headers, body, client);
   return { ...decided, client };
 }
 
@@ -69,21 +70,22 @@ type Decided = Omit<Classification, 'client'>;
 const decided = (kind: AgentTaskKind, signal: string): Decided => ({ kind, reason: `${signal} → ${kind}` });
 
 /** Anthropic Messages (Claude Code and other clients) and, by shape, OpenAI clients that are not Codex. */
-function classifyMessages(input: ClassifyInput, body: Record<string, unknown>, client: AgentClient): Decided {
-  const { headers } = input;
+function classifyMessages(headers: RequestHeaders, body: BodyView, client: AgentClient): Decided {
   const claudeCode = client === 'claude-code';
-  const model = typeof body.model === 'string' ? body.model : '';
-  const tools = Array.isArray(body.tools) ? body.tools : [];
+  const modelValue = body.get('model');
+  const model = typeof modelValue === 'string' ? modelValue : '';
+  const toolCount = body.length('tools');
   const thinking = thinkingEnabled(body);
 
-  if (claudeCode && lastUserTexts(body.messages).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
+  // Deep fields are read only when the raw text says they can match.
+  if (claudeCode && body.contains(CLAUDE_CODE_COMPACTION_PREFIX) && lastUserTexts(body).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
     return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
   }
   if (headers['x-claude-code-agent-id'] !== undefined) return decided('agent.subagent', 'header x-claude-code-agent-id');
-  if (claudeCode && firstSystemText(body.system).includes('cc_is_subagent=true')) {
+  if (claudeCode && body.serialized('system')?.includes('cc_is_subagent=true') && firstSystemText(body).includes('cc_is_subagent=true')) {
     return decided('agent.subagent', 'first system block cc_is_subagent=true');
   }
-  if (claudeCode && tools.length === 0 && !thinking) {
+  if (claudeCode && toolCount === 0 && !thinking) {
     if (jsonSchemaFormat(body)) {
       const small = SMALL_MODEL_PATTERN.test(model) ? `, small model ${model}` : '';
       return decided('agent.background', `no tools, no thinking, output_config.format json_schema${small} (session title)`);
@@ -93,9 +95,9 @@ function classifyMessages(input: ClassifyInput, body: Record<string, unknown>, c
   const longContextBeta = betaTokens(headers).find((token) => token.startsWith(LONG_CONTEXT_BETA_PREFIX));
   if (longContextBeta) return decided('agent.longContext', `header anthropic-beta ${longContextBeta} ([1m] model)`);
   if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
-  if (tools.length >= MAIN_LOOP_MIN_TOOLS) {
-    const extras = [thinking ? 'thinking' : '', hasCacheControl(body) ? 'cache_control' : ''].filter(Boolean);
-    return decided('agent.main', `${tools.length} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
+  if (toolCount >= MAIN_LOOP_MIN_TOOLS) {
+    const extras = [thinking ? 'thinking' : '', body.contains('"cache_control"') ? 'cache_control' : ''].filter(Boolean);
+    return decided('agent.main', `${toolCount} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
   }
   if (thinking) return decided('agent.thinking', 'thinking enabled outside the main loop');
   return decided('agent.main', 'no agent signal (default)');
@@ -107,7 +109,7 @@ interface CodexTurnMetadata {
 }
 
 /** Codex (0.169): `x-codex-turn-metadata` says what the request is for; `x-openai-subagent` marks helper threads. */
-function classifyCodex(headers: RequestHeaders, body: Record<string, unknown>): Decided {
+function classifyCodex(headers: RequestHeaders, body: BodyView): Decided {
   const metadata = parseTurnMetadata(headerValue(headers, 'x-codex-turn-metadata'));
   const requestKind = typeof metadata?.request_kind === 'string' ? metadata.request_kind : undefined;
   const threadSource = typeof metadata?.thread_source === 'string' ? metadata.thread_source : undefined;
@@ -122,7 +124,8 @@ function classifyCodex(headers: RequestHeaders, body: Record<string, unknown>): 
   if (subagent) return decided('agent.subagent', `header x-openai-subagent=${subagent}`);
   if (requestKind === 'prewarm') return decided('agent.main', 'x-codex-turn-metadata request_kind=prewarm (warms the main loop cache)');
   if (requestKind === 'turn') return decided('agent.main', `x-codex-turn-metadata request_kind=turn${threadSource ? `, thread_source=${threadSource}` : ''}`);
-  if (Array.isArray(body.tools) && body.tools.length >= MAIN_LOOP_MIN_TOOLS) return decided('agent.main', `${body.tools.length} tools (main loop)`);
+  const toolCount = body.length('tools');
+  if (toolCount >= MAIN_LOOP_MIN_TOOLS) return decided('agent.main', `${toolCount} tools (main loop)`);
   return decided('agent.main', 'no agent signal (default)');
 }
 
@@ -135,16 +138,16 @@ function parseTurnMetadata(raw: string | undefined): CodexTurnMetadata | undefin
   }
 }
 
-function thinkingEnabled(body: Record<string, unknown>): boolean {
-  const thinking = asRecord(body.thinking);
+function thinkingEnabled(body: BodyView): boolean {
+  const thinking = asRecord(body.get('thinking'));
   if (thinking) return thinking.type !== 'disabled';
   // OpenAI shapes: reasoning effort on Chat Completions or the Responses API.
-  const effort = body.reasoning_effort ?? asRecord(body.reasoning)?.effort;
+  const effort = body.get('reasoning_effort') ?? asRecord(body.get('reasoning'))?.effort;
   return typeof effort === 'string' && effort !== 'none' && effort !== 'minimal';
 }
 
-function jsonSchemaFormat(body: Record<string, unknown>): boolean {
-  const format = asRecord(asRecord(body.output_config)?.format) ?? asRecord(body.output_format);
+function jsonSchemaFormat(body: BodyView): boolean {
+  const format = asRecord(asRecord(body.get('output_config'))?.format) ?? asRecord(body.get('output_format'));
   return format?.type === 'json_schema';
 }
 
@@ -154,15 +157,8 @@ function betaTokens(headers: RequestHeaders): string[] {
   return values.flatMap((value) => value.split(',')).map((token) => token.trim()).filter(Boolean);
 }
 
-/** Whether any system block, tool or message block carries a cache breakpoint. */
-function hasCacheControl(body: Record<string, unknown>): boolean {
-  const blocks = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-  const marked = (value: unknown) => asRecord(value)?.cache_control !== undefined;
-  if (blocks(body.system).some(marked) || blocks(body.tools).some(marked)) return true;
-  return blocks(body.messages).some((message) => blocks(asRecord(message)?.content).some(marked));
-}
-
-function firstSystemText(system: unknown): string {
+function firstSystemText(body: BodyView): string {
+  const system = body.get('system');
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) return '';
   const text = asRecord(system[0])?.text;
@@ -170,10 +166,9 @@ function firstSystemText(system: unknown): string {
 }
 
 /** The texts of the last user message: its string content, or each of its text blocks. */
-function lastUserTexts(messages: unknown): string[] {
-  if (!Array.isArray(messages)) return [];
-  for (let index = messages.length - 1; index >= 0; index--) {
-    const message = asRecord(messages[index]);
+function lastUserTexts(body: BodyView): string[] {
+  for (let index = -1; index >= -body.length('messages'); index--) {
+    const message = asRecord(body.element('messages', index));
     if (message?.role !== 'user') continue;
     if (typeof message.content === 'string') return [message.content];
     return Array.isArray(message.content) ? message.content.map((block) => contentText([block])).filter(Boolean) : [];

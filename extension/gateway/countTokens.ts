@@ -4,6 +4,7 @@ import { classify } from './classify';
 import { canTranslateWith } from './codecs';
 import { countInputTokens, quickInputTokens } from './estimate';
 import { passThroughRequest, requestedMaxOutputTokens, type GatewayRuntime } from './exchange';
+import type { RawBody } from './requestBody';
 import { planRoute } from './route';
 
 /**
@@ -11,7 +12,7 @@ import { planRoute } from './route';
  * endpoint's model), or estimated when the route leads elsewhere or the upstream cannot answer. Counting is free,
  * so nothing is reserved or recorded.
  */
-export async function runCountTokens(runtime: GatewayRuntime, request: IncomingMessage, response: ServerResponse, raw: Buffer, body: Record<string, unknown>): Promise<void> {
+export async function runCountTokens(runtime: GatewayRuntime, request: IncomingMessage, response: ServerResponse, body: RawBody): Promise<void> {
   const answerEstimate = () => {
     if (!response.headersSent && !response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': 'estimate' }).end(JSON.stringify({ input_tokens: countInputTokens(body) }));
   };
@@ -21,8 +22,8 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
     {
       kind: classification.kind,
       ingress: 'anthropic',
-      clientModel: typeof body.model === 'string' ? body.model : undefined,
-      estInputTokens: quickInputTokens(raw.length, body),
+      clientModel: typeof body.get('model') === 'string' ? (body.get('model') as string) : undefined,
+      estInputTokens: quickInputTokens('anthropic', body.raw.length, body),
       requestedMaxOutputTokens: requestedMaxOutputTokens('anthropic', body),
       canTranslate: canTranslateWith(runtime.codecs),
     },
@@ -32,13 +33,13 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
   if (plan.kind !== 'route' || plan.upstreamProtocol !== 'anthropic') return answerEstimate();
   let apiKey: string | undefined;
   try {
-    apiKey = await runtime.keys(plan.endpoint);
+    apiKey = await runtime.keys.get(plan.endpoint);
   } catch {
     return answerEstimate();
   }
   if (!apiKey && !isLocalEndpoint(plan.endpoint)) return answerEstimate();
 
-  const outgoing = passThroughRequest({ request, raw, body, plan, apiKey, countTokens: true });
+  const outgoing = passThroughRequest({ request, body, plan, apiKey, countTokens: true });
   const upstream = runtime.upstream.open(outgoing.url, outgoing.headers, plan.endpoint.timeoutMs ?? config.requestTimeoutMs);
   upstream.on('error', answerEstimate);
   upstream.on('response', (upstreamResponse) => {

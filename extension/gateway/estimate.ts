@@ -1,5 +1,7 @@
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from '../router/tokens';
 import { asRecord } from './classify';
+import type { IngressProtocol } from './protocols';
+import { bodyView } from './requestBody';
 
 /**
  * Prompt-size estimates for agent requests. Two kinds, because agent bodies are large (100 KB–1 MB of tools,
@@ -65,16 +67,24 @@ function tallyMedia(value: unknown, tally: MediaTally, depth = 0): void {
   }
 }
 
+/** Text every media part's JSON contains, per client protocol; a body without it has no media to walk for. */
+const MEDIA_MARKERS: Record<IngressProtocol, readonly string[]> = {
+  anthropic: ['"base64"'],
+  openaiChat: ['"image_url"'],
+  openaiResponses: ['"input_image"', '"input_file"'],
+};
+
 /** Hot-path estimate of a request's prompt tokens from its size in bytes (see the module comment). */
-export function quickInputTokens(bodyBytes: number, body: unknown): number {
+export function quickInputTokens(protocol: IngressProtocol, bodyBytes: number, body: unknown): number {
+  const view = bodyView(body);
   const media: MediaTally = { payloadBytes: 0, tokens: 0 };
-  tallyMedia(body, media);
+  if (MEDIA_MARKERS[protocol].some((marker) => view.contains(marker))) tallyMedia(view.all(), media);
   return Math.ceil(Math.max(0, bodyBytes - media.payloadBytes) / QUICK_BYTES_PER_TOKEN) + media.tokens + REPLY_PRIMING_TOKENS;
 }
 
 /** A closer estimate for `count_tokens`: tokenx over every text a model would read (system, tools, messages). */
 export function countInputTokens(body: unknown): number {
-  const record = asRecord(body) ?? {};
+  const record = bodyView(body).all();
   let total = REPLY_PRIMING_TOKENS;
   const media: MediaTally = { payloadBytes: 0, tokens: 0 };
   tallyMedia(record, media);

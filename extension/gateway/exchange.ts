@@ -3,19 +3,21 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { StringDecoder } from 'node:string_decoder';
 import { describeEndpoint, missingKeyError } from '../providers/errors';
 import { outputLimitParam } from '../providers/openaiCompatible';
-import { ZERO_USAGE, type KeyResolver, type Usage } from '../providers/types';
+import { ZERO_USAGE, type Usage } from '../providers/types';
 import { describeViolation, findCapViolation } from '../router/budget';
 import { endpointBaseUrl, endpointId, isLocalEndpoint, type TierwiseConfig } from '../router/config';
 import type { EndpointHealth } from '../router/endpointHealth';
-import { LEDGER_RECORD_VERSION, type CallRecord } from '../router/ledger/records';
+import { LEDGER_RECORD_VERSION, type CallRecord, type SpendTotals } from '../router/ledger/records';
 import type { RouterLedger } from '../router/router';
 import { priceCall, referenceCostUsd } from '../router/prices';
 import { classify, contentText, asRecord, type Classification } from './classify';
 import { canTranslateWith, type CodecLookup } from './codecs';
 import { encodeGatewayError, GatewayError } from './errors';
+import type { KeyCache } from './keyCache';
 import { quickInputTokens } from './estimate';
-import { scanTopLevel, withModel } from './jsonSpans';
+import { withModel } from './jsonSpans';
 import { DEFAULT_ANTHROPIC_VERSION, upstreamAuthHeaders, upstreamUrl, type IngressProtocol, type WireProtocol } from './protocols';
+import type { BodyView, RawBody } from './requestBody';
 import { planRoute, type PlanInput, type RoutedPlan } from './route';
 import { ATTRIBUTION_BLOCK_PREFIX, prefixDigest, prefixSessionKey, sessionIdentity, streamOf, type PrefixDigest, type SessionTracker } from './sessions';
 import { streamMetaFor, type IREvent, type ProtocolCodec } from './translate';
@@ -26,7 +28,7 @@ import { UsageTap, type TapOutcome } from './usageTap';
 export interface GatewayRuntime {
   readonly config: () => TierwiseConfig;
   readonly ledger: RouterLedger;
-  readonly keys: KeyResolver;
+  readonly keys: KeyCache;
   readonly sessions: SessionTracker;
   readonly health: EndpointHealth;
   readonly upstream: UpstreamConnections;
@@ -65,11 +67,11 @@ interface ExchangeState {
   readonly startedAt: number;
   readonly sessionKey: string;
   readonly stream: string | undefined;
-  readonly body: Record<string, unknown>;
+  readonly body: RawBody;
   prefix: PrefixDigest | undefined;
   /** Cache breaks found for this turn, for the call record's detail. */
   readonly notes: string[];
-  bookkept: boolean;
+  announced: boolean;
   settled: boolean;
   /** Set when the gateway cut the exchange (shutdown): the call record says so rather than blaming a side. */
   abortReason?: string;
@@ -85,8 +87,26 @@ interface Settlement {
   status?: number;
 }
 
-export function requestedMaxOutputTokens(ingress: IngressProtocol, body: Record<string, unknown>): number | undefined {
-  const value = ingress === 'anthropic' ? body.max_tokens : ingress === 'openaiChat' ? (body.max_completion_tokens ?? body.max_tokens) : body.max_output_tokens;
+let uncappedTotals: SpendTotals | undefined;
+
+/**
+ * Totals for a plan. They matter only through the caps, so with no cap set the plan does not wait for the ledger to
+ * read what other processes appended: any totals give the same plan.
+ */
+function totalsForPlanning(runtime: GatewayRuntime, config: TierwiseConfig): SpendTotals {
+  if (capsConfigured(config.budgets)) return runtime.ledger.totals();
+  uncappedTotals ??= runtime.ledger.totals();
+  return uncappedTotals;
+}
+
+/** Whether any cap is set (null or absent means none). */
+export function capsConfigured(budgets: TierwiseConfig['budgets']): boolean {
+  const isCap = (value: number | null | undefined) => typeof value === 'number';
+  return isCap(budgets.dailyUsd) || isCap(budgets.monthlyUsd) || isCap(budgets.perRequestUsd) || Object.values(budgets.perTierDailyUsd ?? {}).some(isCap);
+}
+
+export function requestedMaxOutputTokens(ingress: IngressProtocol, body: BodyView): number | undefined {
+  const value = ingress === 'anthropic' ? body.get('max_tokens') : ingress === 'openaiChat' ? (body.get('max_completion_tokens') ?? body.get('max_tokens')) : body.get('max_output_tokens');
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
@@ -115,13 +135,13 @@ export async function runChatExchange(
   ingress: IngressProtocol,
   request: IncomingMessage,
   response: ServerResponse,
-  raw: Buffer,
-  body: Record<string, unknown>,
+  body: RawBody,
 ): Promise<void> {
   const config = runtime.config();
   const headers = request.headers;
   const classification = classify({ protocol: ingress, headers, body });
-  const clientModel = typeof body.model === 'string' ? body.model : undefined;
+  const model = body.get('model');
+  const clientModel = typeof model === 'string' ? model : undefined;
   const identity = sessionIdentity(headers, body, classification.client);
   let prefix: PrefixDigest | undefined;
   let sessionKey: string;
@@ -132,7 +152,7 @@ export async function runChatExchange(
     sessionKey = prefixSessionKey(prefix).key;
   }
   const stream = streamOf(classification.kind, headers);
-  const estInputTokens = quickInputTokens(raw.length, body);
+  const estInputTokens = quickInputTokens(ingress, body.raw.length, body);
   const planInput: PlanInput = {
     kind: classification.kind,
     ingress,
@@ -146,7 +166,7 @@ export async function runChatExchange(
   const who = `${classification.kind} [${classification.client}]`;
 
   // Plan and reserve: under the ledger lock the caps are checked against every process's spend.
-  let plan = planRoute(planInput, config, { totals: runtime.ledger.totals(), unavailableEndpointIds: runtime.health.coolingDown() });
+  let plan = planRoute(planInput, config, { totals: totalsForPlanning(runtime, config), unavailableEndpointIds: runtime.health.coolingDown() });
   let reservationId: string | undefined;
   for (let attempt = 1; ; attempt++) {
     if (plan.kind === 'noEndpoint') {
@@ -162,7 +182,8 @@ export async function runChatExchange(
       return sendGatewayError(response, ingress, new GatewayError('budget', message), runtime.codecs(ingress));
     }
     const routed: RoutedPlan = plan;
-    if (routed.worstCaseUsd <= 0) break;
+    // A reservation holds spend against caps: a free call, or a config with no cap at all, has nothing to hold it against.
+    if (routed.worstCaseUsd <= 0 || !capsConfigured(config.budgets)) break;
     const reserved = await runtime.ledger.reserve({ requestId, tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
       findCapViolation(fresh, config.budgets, routed.tier, routed.worstCaseUsd),
     );
@@ -191,7 +212,7 @@ export async function runChatExchange(
     body,
     prefix,
     notes: [],
-    bookkept: false,
+    announced: false,
     settled: false,
   };
   if (plan.downgrade) {
@@ -207,7 +228,8 @@ export async function runChatExchange(
 
   let apiKey: string | undefined;
   try {
-    apiKey = await runtime.keys(plan.endpoint);
+    // A cached key is used at once: an await here would yield to whatever else is queued.
+    apiKey = runtime.keys.cached(plan.endpoint) ?? (await runtime.keys.get(plan.endpoint));
   } catch (error) {
     if (reservationId) runtime.ledger.release(reservationId);
     return sendGatewayError(response, ingress, new GatewayError('missingKey', `Tierwise could not read the key for ${describeEndpoint(plan.endpoint)}: ${(error as Error).message}`));
@@ -220,7 +242,7 @@ export async function runChatExchange(
 
   let outgoing: { url: URL; headers: OutgoingHttpHeaders; chunks: Buffer[] };
   try {
-    outgoing = plan.passThrough ? passThroughRequest({ request, raw, body, plan, apiKey }) : translatedRequest(runtime, state, apiKey);
+    outgoing = plan.passThrough ? passThroughRequest({ request, body, plan, apiKey }) : translatedRequest(runtime, state, apiKey);
   } catch (error) {
     if (reservationId) runtime.ledger.release(reservationId);
     const message = error instanceof Error ? error.message : String(error);
@@ -231,18 +253,17 @@ export async function runChatExchange(
 
 export interface PassThroughInput {
   request: IncomingMessage;
-  raw: Buffer;
-  body: Record<string, unknown>;
+  body: RawBody;
   plan: Pick<RoutedPlan, 'endpoint' | 'upstreamProtocol' | 'clientModelRoute'>;
   apiKey: string | undefined;
   countTokens?: boolean;
 }
 
 /** The client's request for a same-protocol upstream: its bytes with only `model` changed, its headers minus ours. */
-export function passThroughRequest({ request, raw, body, plan, apiKey, countTokens }: PassThroughInput) {
-  const swapModel = body.model !== plan.endpoint.model;
+export function passThroughRequest({ request, body, plan, apiKey, countTokens }: PassThroughInput) {
+  const swapModel = body.get('model') !== plan.endpoint.model;
   // Only the model value changes; every other byte (system blocks, cache_control breakpoints) goes as sent.
-  const chunks = swapModel ? withModel(raw, scanTopLevel(raw), plan.endpoint.model) : [raw];
+  const chunks = swapModel ? withModel(body.raw, body.scan, plan.endpoint.model) : [body.raw];
   const headers = forwardedRequestHeaders(request.headers, swapModel && !plan.clientModelRoute ? (beta) => MODEL_BOUND_BETA.test(beta) : undefined);
   Object.assign(headers, upstreamAuthHeaders(plan.endpoint.provider, apiKey));
   if (plan.upstreamProtocol === 'anthropic' && headers['anthropic-version'] === undefined) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
@@ -256,7 +277,7 @@ function translatedRequest(runtime: GatewayRuntime, state: ExchangeState, apiKey
   const { plan, body, ingress } = state;
   const source = runtime.codecs(ingress)!;
   const target = runtime.codecs(plan.upstreamProtocol)!;
-  const ir = source.parseRequest(body);
+  const ir = source.parseRequest(body.all());
   // Claude Code's attribution line means nothing to another model; it would only cost tokens there.
   ir.system = ir.system.filter((block) => !block.text.startsWith(ATTRIBUTION_BLOCK_PREFIX));
   ir.model = plan.endpoint.model;
@@ -311,8 +332,6 @@ function relay(
   };
   runtime.inflight.add(inflight);
 
-  // Bookkeeping runs once the request has left, so it overlaps the upstream's work instead of adding to it.
-  upstream.once('finish', () => bookkeep(runtime, state));
 
   let upstreamAnswered = false;
   let clientGone = false;
@@ -352,6 +371,7 @@ function relay(
 
   for (const chunk of outgoing.chunks.slice(0, -1)) upstream.write(chunk);
   upstream.end(outgoing.chunks.at(-1));
+  announce(runtime, state);
   return done;
 }
 
@@ -369,8 +389,8 @@ function relayPassThrough(
   const tap = new UsageTap(state.plan.upstreamProtocol, streaming);
   const headers = forwardedResponseHeaders(upstreamResponse.headers, true);
   headers['x-tierwise-route'] = routeHeader;
+  // The headers go out with the first chunk: one write instead of two (the upstream sends both together anyway).
   response.writeHead(status, headers);
-  if (streaming) response.flushHeaders();
   const errorBody: Buffer[] = [];
   upstreamResponse.on('data', (chunk: Buffer) => {
     tap.push(chunk);
@@ -542,13 +562,54 @@ function relayTranslated(
   });
 }
 
-/** Decision record, session binding and the cache-break check: after the request has left. */
-function bookkeep(runtime: GatewayRuntime, state: ExchangeState): void {
-  if (state.bookkept) return;
-  state.bookkept = true;
+/**
+ * The route is taken: the session's stream is bound to the endpoint (a move breaks its prompt cache) and the
+ * decision is logged. Cheap and synchronous, so it does not hold the upstream's answer back.
+ */
+function announce(runtime: GatewayRuntime, state: ExchangeState): void {
+  if (state.announced) return;
+  state.announced = true;
   const { plan, classification } = state;
+  if (state.stream) {
+    const id = endpointId(plan.endpoint);
+    const previous = runtime.sessions.bind(state.sessionKey, state.stream, id);
+    if (previous) {
+      state.notes.push(`cache break: moved from ${previous} to ${id}`);
+      runtime.sessions.noteCacheBreak(state.sessionKey);
+    }
+  }
+  runtime.log(
+    `${classification.kind} [${classification.client}] → ${plan.tier} ${plan.endpoint.provider}/${plan.endpoint.model}` +
+      `${plan.passThrough ? '' : ` (translated ${state.ingress} → ${plan.upstreamProtocol})`} (${classification.reason}; ${plan.reason})` +
+      `; reserved $${plan.worstCaseUsd.toFixed(4)}${state.notes.length ? `; ${state.notes.join('; ')}` : ''}`,
+  );
+  if (runtime.debugLogPrompts()) runtime.log(`prompt (${classification.kind}): ${lastUserPrompt(state.body.all()).slice(0, PROMPT_LOG_CHARS)}`);
+}
+
+/** Whether this turn's stable prefix differs from the stream's previous turn (then the prompt cache was missed). */
+function checkPrefix(runtime: GatewayRuntime, state: ExchangeState): void {
+  if (!state.stream) return;
+  let prefix = state.prefix;
+  try {
+    prefix ??= prefixDigest(state.ingress, state.body);
+  } catch {
+    // A part of the body that does not parse (the upstream said so): no cache check for this turn.
+    return;
+  }
+  const broke = runtime.sessions.observePrefix(state.sessionKey, state.stream, prefix);
+  if (broke) state.notes.push(`cache break: ${broke}`);
+}
+
+/**
+ * After the answer: the decision and the call go to the ledger (the call settles the reservation), with the cache
+ * check. Done here rather than on the way in, so none of it sits between the client and the upstream.
+ */
+function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settlement): void {
+  if (state.settled) return;
+  announce(runtime, state);
+  state.settled = true;
+  const { plan, config, classification } = state;
   const id = endpointId(plan.endpoint);
-  const reason = `${classification.reason}; ${plan.reason}`;
   runtime.ledger.append({
     v: LEDGER_RECORD_VERSION,
     type: 'decision',
@@ -558,35 +619,12 @@ function bookkeep(runtime: GatewayRuntime, state: ExchangeState): void {
     tier: plan.tier,
     provider: plan.endpoint.provider,
     model: plan.endpoint.model,
-    reason,
+    reason: `${classification.reason}; ${plan.reason}`,
     estInputTokens: state.estInputTokens,
     reservedUsd: plan.worstCaseUsd,
     client: classification.client,
   });
-  if (state.stream) {
-    const previous = runtime.sessions.bind(state.sessionKey, state.stream, id);
-    if (previous) {
-      state.notes.push(`cache break: moved from ${previous} to ${id}`);
-      runtime.sessions.noteCacheBreak(state.sessionKey);
-    }
-    const broke = runtime.sessions.observePrefix(state.sessionKey, state.stream, state.prefix ?? prefixDigest(state.ingress, state.body));
-    if (broke) state.notes.push(`cache break: ${broke}`);
-  }
-  runtime.log(
-    `${classification.kind} [${classification.client}] → ${plan.tier} ${plan.endpoint.provider}/${plan.endpoint.model}` +
-      `${plan.passThrough ? '' : ` (translated ${state.ingress} → ${plan.upstreamProtocol})`} (${reason}); reserved $${plan.worstCaseUsd.toFixed(4)}` +
-      (state.notes.length ? `; ${state.notes.join('; ')}` : ''),
-  );
-  if (runtime.debugLogPrompts()) runtime.log(`prompt (${classification.kind}): ${lastUserPrompt(state.body).slice(0, PROMPT_LOG_CHARS)}`);
-}
-
-/** Prices the call and appends its record, which settles the reservation. */
-function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settlement): void {
-  if (state.settled) return;
-  bookkeep(runtime, state);
-  state.settled = true;
-  const { plan, config, classification } = state;
-  const id = endpointId(plan.endpoint);
+  checkPrefix(runtime, state);
   const reported = settlement.usage;
   // No usage from the server, or a stream cut short: count the estimate rather than nothing.
   let usage: Usage;

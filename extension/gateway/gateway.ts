@@ -5,13 +5,15 @@ import type { KeyResolver } from '../providers/types';
 import type { TierwiseConfig } from '../router/config';
 import { EndpointHealth } from '../router/endpointHealth';
 import type { RouterLedger } from '../router/router';
-import { asRecord } from './classify';
 import type { CodecLookup } from './codecs';
 import { runCountTokens } from './countTokens';
 import { GatewayError } from './errors';
+import { DEFAULT_KEY_CACHE_MS, KeyCache } from './keyCache';
 import { runChatExchange, sendGatewayError, type GatewayRuntime, type InflightExchange } from './exchange';
 import { modelsListing } from './models';
 import type { IngressProtocol, WireProtocol } from './protocols';
+import { JsonScanError } from './jsonSpans';
+import { RawBody } from './requestBody';
 import { GatewayAccess } from './security';
 import { codecFor } from './translate';
 import { SessionTracker } from './sessions';
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   ledger: RouterLedger;
   /** Upstream keys (environment and key file in the CLI, SecretStorage in the extension). */
   keys: KeyResolver;
+  /** How long a key found by `keys` is reused before asking again; SecretStorage is an IPC round trip. */
+  keyCacheMs?: number;
   /** The per-install token clients must present (see loadOrCreateGatewayToken). */
   tokenValue: string;
   /** A loopback IPv4 address; 127.0.0.1 by default. Anything else is refused. */
@@ -89,7 +93,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const runtime: GatewayRuntime = {
     config: options.config,
     ledger: options.ledger,
-    keys: options.keys,
+    keys: new KeyCache(options.keys, options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS, now),
     sessions: new SessionTracker({ now }),
     health: new EndpointHealth(() => options.config().fallback, now),
     upstream: new UpstreamConnections(),
@@ -138,22 +142,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     const raw = await readBody(request, maxBodyBytes);
     if (raw === 'tooLarge') return refuse(request, response, protocol, tooLarge(maxBodyBytes));
     if (raw === 'aborted') return;
-    let body: Record<string, unknown> | undefined;
+    let body: RawBody;
     try {
-      body = asRecord(JSON.parse(raw.toString('utf8')));
-    } catch {
-      body = undefined;
+      body = new RawBody(raw);
+    } catch (error) {
+      if (!(error instanceof JsonScanError)) throw error;
+      return sendGatewayError(response, protocol, new GatewayError('badRequest', `Tierwise gateway: the request body is not a JSON object (${error.message}).`));
     }
-    if (!body) return sendGatewayError(response, protocol, new GatewayError('badRequest', 'Tierwise gateway: the request body is not a JSON object.'));
 
-    if (path === COUNT_TOKENS_PATH) return runCountTokens(runtime, request, response, raw, body);
-    return runChatExchange(runtime, chatProtocol!, request, response, raw, body);
+    if (path === COUNT_TOKENS_PATH) return runCountTokens(runtime, request, response, body);
+    return runChatExchange(runtime, chatProtocol!, request, response, body);
   };
 
   const server: Server = createServer({ noDelay: true, keepAlive: true }, (request, response) => {
     const handled = handle(request, response).catch((error: unknown) => {
+      const protocol = protocolOfPath(request.url ?? '/');
+      // A field that does not parse is the request's fault (400), which clients do not retry; anything else is ours.
+      if (error instanceof JsonScanError) return sendGatewayError(response, protocol, new GatewayError('badRequest', `Tierwise gateway: ${error.message}`));
       runtime.log(`internal error: ${(error as Error)?.stack ?? String(error)}`);
-      sendGatewayError(response, protocolOfPath(request.url ?? '/'), new GatewayError('internal', `Tierwise gateway: internal error: ${(error as Error)?.message ?? String(error)}`));
+      sendGatewayError(response, protocol, new GatewayError('internal', `Tierwise gateway: internal error: ${(error as Error)?.message ?? String(error)}`));
     });
     handlers.add(handled);
     void handled.finally(() => handlers.delete(handled));

@@ -108,16 +108,58 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
   }
 }
 
+/** The elements of the array at `span`, found only as far as they are asked for. */
+export class ArrayElements {
+  private readonly spans: ByteSpan[] = [];
+  private at: number;
+  private done: boolean;
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly span: ByteSpan,
+  ) {
+    this.done = bytes[span.start] !== OPEN_BRACKET;
+    this.at = this.done ? span.end : skipSpace(bytes, span.start + 1);
+  }
+
+  /** The element at `index` (negative counts from the end, which finds them all). */
+  get(index: number): ByteSpan | undefined {
+    if (index < 0) {
+      this.extendTo(Infinity);
+      return this.spans[this.spans.length + index];
+    }
+    this.extendTo(index + 1);
+    return this.spans[index];
+  }
+
+  count(): number {
+    this.extendTo(Infinity);
+    return this.spans.length;
+  }
+
+  private extendTo(wanted: number): void {
+    const bytes = this.bytes;
+    while (!this.done && this.spans.length < wanted) {
+      if (this.at >= this.span.end || bytes[this.at] === CLOSE_BRACKET) {
+        this.done = true;
+        break;
+      }
+      const end = skipValue(bytes, this.at);
+      this.spans.push({ start: this.at, end });
+      this.at = skipSpace(bytes, end);
+      if (bytes[this.at] === COMMA) this.at = skipSpace(bytes, this.at + 1);
+    }
+  }
+}
+
 /** Spans of the first `limit` elements of the array at `span`. */
 export function arrayElementSpans(bytes: Buffer, span: ByteSpan, limit = Infinity): ByteSpan[] {
+  const elements = new ArrayElements(bytes, span);
   const spans: ByteSpan[] = [];
-  if (bytes[span.start] !== OPEN_BRACKET) return spans;
-  let at = skipSpace(bytes, span.start + 1);
-  while (at < span.end && bytes[at] !== CLOSE_BRACKET && spans.length < limit) {
-    const end = skipValue(bytes, at);
-    spans.push({ start: at, end });
-    at = skipSpace(bytes, end);
-    if (bytes[at] === COMMA) at = skipSpace(bytes, at + 1);
+  for (let index = 0; index < limit; index++) {
+    const element = elements.get(index);
+    if (!element) break;
+    spans.push(element);
   }
   return spans;
 }

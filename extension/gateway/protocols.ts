@@ -38,8 +38,23 @@ export function upstreamProtocolFor(endpoint: EndpointConfig, ingress: IngressPr
   }
 }
 
-/** The upstream URL for a chat call (or Anthropic's count_tokens) in `protocol`. */
+const urlCache = new Map<string, URL>();
+const URL_CACHE_LIMIT = 256;
+
+/** The upstream URL for a chat call (or Anthropic's count_tokens) in `protocol`; parsed once per distinct URL. */
 export function upstreamUrl(endpoint: EndpointConfig, protocol: WireProtocol, options: { countTokens?: boolean; query?: string } = {}): URL {
+  const id = `${endpointBaseUrl(endpoint)}\u0000${protocol}\u0000${options.countTokens === true}\u0000${options.query ?? ''}`;
+  let url = urlCache.get(id);
+  if (!url) {
+    if (urlCache.size >= URL_CACHE_LIMIT) urlCache.clear();
+    url = buildUpstreamUrl(endpoint, protocol, options);
+    urlCache.set(id, url);
+  }
+  // A copy: URL objects are mutable and callers may hand them on.
+  return new URL(url);
+}
+
+function buildUpstreamUrl(endpoint: EndpointConfig, protocol: WireProtocol, options: { countTokens?: boolean; query?: string }): URL {
   const base = endpointBaseUrl(endpoint).replace(/\/+$/, '');
   const path =
     protocol === 'anthropic'

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Usage } from '../providers/types';
 import { asRecord, headerValue, type AgentClient, type AgentTaskKind, type RequestHeaders } from './classify';
 import type { IngressProtocol } from './protocols';
+import { bodyView, type BodyView } from './requestBody';
 
 /**
  * Agent sessions, for cache-aware stickiness: a prompt cache lives on one endpoint, so the main loop of a session
@@ -47,14 +48,13 @@ const DEFAULT_SESSION_IDLE_MS = 12 * 60 * 60_000;
  * its metadata.user_id), Codex's prompt_cache_key (its thread id) or session headers.
  */
 export function sessionIdentity(headers: RequestHeaders, body: unknown, client: AgentClient): SessionIdentity | undefined {
-  const record = asRecord(body) ?? {};
+  const view = bodyView(body);
   const claudeSession = headerValue(headers, 'x-claude-code-session-id');
   if (claudeSession) return { key: `claude-code:${claudeSession}`, source: 'header x-claude-code-session-id' };
-  const fromMetadata = sessionFromUserId(asRecord(record.metadata)?.user_id);
+  const fromMetadata = sessionFromUserId(asRecord(view.get('metadata'))?.user_id);
   if (fromMetadata) return { key: `claude-code:${fromMetadata}`, source: 'metadata.user_id' };
-  if (typeof record.prompt_cache_key === 'string' && record.prompt_cache_key) {
-    return { key: `${client}:${record.prompt_cache_key}`, source: 'prompt_cache_key' };
-  }
+  const cacheKey = view.get('prompt_cache_key');
+  if (typeof cacheKey === 'string' && cacheKey) return { key: `${client}:${cacheKey}`, source: 'prompt_cache_key' };
   for (const name of ['session_id', 'conversation_id', 'thread-id', 'session-id']) {
     const value = headerValue(headers, name);
     if (value) return { key: `${client}:${value}`, source: `header ${name}` };
@@ -78,34 +78,62 @@ function sessionFromUserId(userId: unknown): string | undefined {
 
 /** Serialises without cache breakpoints: they move from turn to turn without changing what is cached. */
 const withoutCacheControl = (key: string, value: unknown) => (key === 'cache_control' ? undefined : value);
-const digest = (value: unknown): string =>
-  value === undefined ? '-' : createHash('sha256').update(JSON.stringify(value, withoutCacheControl) ?? '').digest('base64url').slice(0, 22);
 
-/** Digests of the stable prefix of a request in `protocol`. */
+function digestOf(parts: Array<string | Buffer | undefined>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part ?? '-').update('\u0000');
+  return hash.digest('base64url').slice(0, 22);
+}
+
+/** A message (or Responses item) without its cache breakpoints. */
+const messageText = (message: unknown): string | undefined => (message === undefined ? undefined : JSON.stringify(message, withoutCacheControl));
+
+/**
+ * Digests of the stable prefix of a request in `protocol`: the system prompt and the tools as serialised (their
+ * breakpoints do not move; the bytes are what the cache keys on), the first user message without breakpoints
+ * (Claude Code moves the last breakpoint forward every turn). Claude Code's per-request attribution block is left out.
+ */
 export function prefixDigest(protocol: IngressProtocol, body: unknown): PrefixDigest {
-  const record = asRecord(body) ?? {};
+  const view = bodyView(body);
   if (protocol === 'anthropic') {
-    const system = Array.isArray(record.system)
-      ? record.system.filter((block) => {
-          const text = asRecord(block)?.text;
-          return !(typeof text === 'string' && text.startsWith(ATTRIBUTION_BLOCK_PREFIX));
-        })
-      : record.system;
-    const messages = Array.isArray(record.messages) ? record.messages : [];
-    return { system: digest(system), tools: digest(record.tools), firstUserMessage: digest(messages.find((message) => asRecord(message)?.role === 'user')) };
+    const systemParts: Array<string | Buffer | undefined> = [];
+    const systemBlocks = view.length('system');
+    if (systemBlocks === 0) systemParts.push(view.serialized('system'));
+    for (let index = 0; index < systemBlocks; index++) {
+      const serialized = view.serializedElement('system', index);
+      if (serialized?.includes(ATTRIBUTION_BLOCK_PREFIX)) {
+        const text = asRecord(view.element('system', index))?.text;
+        if (typeof text === 'string' && text.startsWith(ATTRIBUTION_BLOCK_PREFIX)) continue;
+      }
+      systemParts.push(serialized);
+    }
+    return { system: digestOf(systemParts), tools: digestOf([view.serialized('tools')]), firstUserMessage: digestOf([messageText(firstUser(view, 'messages').message)]) };
   }
-  const items = protocol === 'openaiChat' ? record.messages : typeof record.input === 'string' ? [{ role: 'user', content: record.input }] : record.input;
-  const list = Array.isArray(items) ? items : [];
-  const firstUser = list.findIndex((item) => asRecord(item)?.role === 'user');
-  const leading = list.slice(0, firstUser < 0 ? 0 : firstUser).filter((item) => {
-    const role = asRecord(item)?.role;
-    return role === 'system' || role === 'developer';
-  });
+  const key = protocol === 'openaiChat' ? 'messages' : 'input';
+  const inputText = view.get('input');
+  if (key === 'input' && typeof inputText === 'string') {
+    return { system: digestOf([view.serialized('instructions')]), tools: digestOf([view.serialized('tools')]), firstUserMessage: digestOf([inputText]) };
+  }
+  const { message, leading } = firstUser(view, key);
   return {
-    system: digest(protocol === 'openaiResponses' ? [record.instructions, leading] : leading),
-    tools: digest(record.tools),
-    firstUserMessage: digest(firstUser < 0 ? undefined : list[firstUser]),
+    system: digestOf([view.serialized('instructions'), ...leading.map(messageText)]),
+    tools: digestOf([view.serialized('tools')]),
+    firstUserMessage: digestOf([messageText(message)]),
   };
+}
+
+/** The first user message of a top-level array, and the system/developer messages before it. */
+function firstUser(view: BodyView, key: string): { message: unknown; leading: unknown[] } {
+  const leading: unknown[] = [];
+  // Element by element: the first user message is near the start, the rest of a long history is never walked.
+  for (let index = 0; ; index++) {
+    const item = view.element(key, index);
+    if (item === undefined) break;
+    const role = asRecord(item)?.role;
+    if (role === 'user') return { message: item, leading };
+    if (role === 'system' || role === 'developer') leading.push(item);
+  }
+  return { message: undefined, leading };
 }
 
 /** A session key for clients that name none: the stable prefix itself. */

@@ -103,6 +103,23 @@ describe('budgets', () => {
     }
   });
 
+  test('with no cap configured nothing is reserved: the call record alone settles the spend', async () => {
+    const harness = await startHarness(dirs, config({}));
+    try {
+      const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+      assert.equal(response.status, 200);
+      const [call] = await eventually(() => {
+        const calls = callRecordsOf(readLedgerRecords(harness.ledgerDir));
+        return calls.length ? calls : undefined;
+      });
+      assert.ok(call.costUsd > 0);
+      assert.equal(call.reservationId, undefined);
+      assert.equal(readLedgerRecords(harness.ledgerDir).filter((record) => record.type === 'reserve').length, 0);
+    } finally {
+      await harness.gateway.close();
+    }
+  });
+
   test('two turns that each fit but not together: the reservation lets one through and blocks the other', async () => {
     const harness = await startHarness(dirs, config({ dailyUsd: 0.7, policy: 'block' }));
     try {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classify, detectClient, type ClassifyInput } from '../../extension/gateway/classify';
 import type { IngressProtocol } from '../../extension/gateway/protocols';
+import { RawBody } from '../../extension/gateway/requestBody';
 import { claudeCodeCompaction, claudeCodeHeaders, claudeCodeMainTurn, claudeCodeTitleCall, codexHeaders, codexTurn } from './helpers/gatewayFixtures';
 
 /** Headers as node:http hands them to the gateway: lower-case names, string values. */
@@ -138,6 +139,27 @@ describe('unknown shapes', () => {
     const result = classify({ protocol: 'anthropic', headers: { 'user-agent': 'Anthropic/JS 0.60.0' }, body: claudeCodeTitleCall() });
     assert.equal(result.kind, 'agent.main');
     assert.equal(result.client, 'other');
+  });
+});
+
+describe('views of the body', () => {
+  test('a raw body read lazily classifies exactly like the parsed body', () => {
+    const fixtures: Array<[IngressProtocol, unknown, Record<string, string>]> = [
+      ['anthropic', claudeCodeMainTurn(), {}],
+      ['anthropic', claudeCodeMainTurn({ agentSubagent: true }), {}],
+      ['anthropic', claudeCodeTitleCall(), {}],
+      ['anthropic', claudeCodeCompaction(), {}],
+      ['anthropic', { ...claudeCodeMainTurn(), tools: [] }, {}],
+      ['anthropic', { ...claudeCodeMainTurn(), tools: [] , thinking: { type: 'disabled' }, model: 'claude-haiku-4-5' }, {}],
+    ];
+    for (const [protocol, body] of fixtures) {
+      const headers = incoming(claudeCodeHeaders({ 'x-claude-code-session-id': 's' }));
+      const parsed = classify({ protocol, headers, body });
+      const raw = classify({ protocol, headers, body: new RawBody(Buffer.from(JSON.stringify(body))) });
+      assert.deepEqual(raw, parsed);
+    }
+    const codexBody = new RawBody(Buffer.from(JSON.stringify(codexTurn('t'))));
+    assert.deepEqual(classify({ protocol: 'openaiResponses', headers: incoming(codexHeaders({ request_kind: 'compaction' })), body: codexBody }).kind, 'agent.compaction');
   });
 });
 

@@ -40,7 +40,8 @@ describe('pass-through', () => {
     const tiers = fakeTiers({ anthropic: anthropic.baseUrl, ollama: ollama.baseUrl });
     // The first OpenAI endpoint's server is where Codex's own model goes.
     tiers.mid = [...tiers.mid!, { provider: 'openai', model: 'gpt-test-mid', baseUrl: responses.baseUrl }];
-    harness = await startHarness(dirs, gatewayConfig(tiers, { prices: { 'gpt-5.1-codex': { inputPerMTokUsd: 1.25, outputPerMTokUsd: 10, cacheReadPerMTokUsd: 0.125 } } }));
+    // A generous cap, so that every paid call reserves and settles (with no cap at all nothing is reserved).
+    harness = await startHarness(dirs, gatewayConfig(tiers, { budgets: { dailyUsd: 100 }, prices: { 'gpt-5.1-codex': { inputPerMTokUsd: 1.25, outputPerMTokUsd: 10, cacheReadPerMTokUsd: 0.125 } } }));
   });
   after(async () => {
     await harness?.gateway.close();

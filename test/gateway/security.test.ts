@@ -130,6 +130,9 @@ describe('gateway access', () => {
     assert.equal(wrongMethod.status, 405);
     const notJson = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: '{"model":' });
     assert.equal(notJson.status, 400);
+    const badField = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: '{"model": tru, "messages": []}' });
+    assert.equal(badField.status, 400);
+    assert.match(errorOf(badField.body).error.message, /model is not valid JSON/);
     assert.equal(anthropic.requests.length, 0);
   });
 

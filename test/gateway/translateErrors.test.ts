@@ -9,11 +9,11 @@ import { codecFor, PROTOCOLS, type GatewayErrorKind } from '../../extension/gate
 const BUDGET = 'Tierwise: the daily cap of $5.00 is reached ($5.02 spent). Raise tierwise.budgets.dailyUsd to continue.';
 
 describe('budget blocks stop the agent instead of making it retry', () => {
-  test('Anthropic (Claude Code): 400 invalid_request_error, x-should-retry false', () => {
+  test('Anthropic (Claude Code): 402 billing_error, x-should-retry false (Claude Code re-sends a 400)', () => {
     assert.deepEqual(codecFor('anthropic').encodeError(429, BUDGET, 'budget'), {
-      status: 400,
+      status: 402,
       headers: { 'content-type': 'application/json', 'x-should-retry': 'false' },
-      body: { type: 'error', error: { type: 'invalid_request_error', message: BUDGET } },
+      body: { type: 'error', error: { type: 'billing_error', message: BUDGET } },
     });
   });
 

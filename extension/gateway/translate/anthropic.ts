@@ -527,6 +527,7 @@ function stopReasonToWire(reason: IRStopReason): string {
 const ERROR_TYPE_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
+  402: 'billing_error',
   403: 'permission_error',
   404: 'not_found_error',
   413: 'request_too_large',
@@ -542,8 +543,14 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = Object.fromEntries(
   Object.entries(ERROR_TYPE_BY_STATUS).map(([status, type]) => [type, Number(status)]),
 );
 
+/**
+ * Claude Code re-sends a refused 400 several times with fewer beta features (seen with 2.1.330: 6 requests), but stops
+ * at once on 402 `billing_error` and prints the message: the right answer to a spend cap.
+ */
+const ANTHROPIC_BUDGET_STATUS = 402;
+
 function encodeError(status: number, message: string, kind: GatewayErrorKind, options?: EncodeErrorOptions): EncodedError {
-  const clientFacing = clientStatus(kind, status, 529);
+  const clientFacing = kind === 'budget' ? ANTHROPIC_BUDGET_STATUS : clientStatus(kind, status, 529);
   return {
     status: clientFacing,
     headers: errorHeaders(clientFacing, options),

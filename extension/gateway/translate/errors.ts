@@ -48,9 +48,10 @@ export interface EncodeErrorOptions {
 
 /**
  * The status the client sees.
- * - budget → 400: both agents stop on it and print the message (which names the cap and the setting that raises
- *   it). 429/5xx would be retried for minutes against a cap that will not lift; 402/403 also stop, but Claude Code
- *   answers 403 with "Please run /login", sending the user after the wrong fix.
+ * - budget → 400: clients stop on it and print the message (which names the cap and the setting that raises it).
+ *   429/5xx would be retried for minutes against a cap that will not lift; Codex retries a 402; Claude Code answers
+ *   403 with "Please run /login", sending the user after the wrong fix. The Anthropic codec answers 402
+ *   `billing_error` instead (Claude Code re-sends a 400 several times, but stops on 402).
  * - auth → 401: the client's own gateway token is wrong, so logging in again is the right advice.
  * - rateLimit → 429 and overloaded → the protocol's overload status: worth retrying after a wait.
  * - invalid → the given 4xx (400 otherwise): the request itself is wrong.

@@ -1,7 +1,8 @@
 // Installs the real agent clients the gateway tests drive, pinned, once, into agentsCacheDir with
 // `npm install --no-save --prefix`. The marker file is written last, so an interrupted install is redone; parallel
 // test processes wait for one install through a lock folder. Only the npm registry is contacted.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentsCacheDir } from './paths';
 import { runToEnd } from './processes';
@@ -128,7 +129,10 @@ async function install(): Promise<InstallFacts> {
 }
 
 async function expectVersion(bin: string, expected: RegExp): Promise<void> {
-  const run = await runToEnd(bin, ['--version'], { name: `${bin} --version`, env: { PATH: process.env.PATH, HOME: installRoot() }, timeoutMs: versionCheckTimeoutMs });
+  const home = mkdtempSync(join(tmpdir(), 'tierwise-agents-version-')); // clients write their state under HOME
+  const run = await runToEnd(bin, ['--version'], { name: `${bin} --version`, env: { PATH: process.env.PATH, HOME: home }, timeoutMs: versionCheckTimeoutMs }).finally(() =>
+    rmSync(home, { recursive: true, force: true }),
+  );
   const printed = run.stdout.trim();
   if (run.exit.code !== 0 || !expected.test(printed)) {
     throw new Error(`${bin} --version printed "${printed}" (exit ${run.exit.code ?? run.exit.signal}), expected ${expected}. stderr:\n${run.stderr.slice(-2000)}\nDelete ${installRoot()} to reinstall.`);

@@ -1,0 +1,351 @@
+/**
+ * The gateway's cost on loopback, printed and never gating CI (`npm run bench` calls benchGateway(); standalone:
+ * `node --import tsx scripts/bench-gateway.ts`, which builds dist/ first).
+ *
+ * Three paths to one fake Anthropic upstream (test/fakes, in its own process): direct; through a bare Node
+ * pass-through proxy (http.request piping, keep-alive upstream: the floor any proxy pays); and through the gateway
+ * as users run it (`node dist/cli.js gateway`, its own process: classification, route, a reservation and a
+ * settlement in the ledger, pass-through with the usage tap). The client sends a Claude-Code-shaped main turn,
+ * one request at a time, over a keep-alive agent per path, rotating the three paths every round so drift hits
+ * all of them alike; non-streamed and streamed answers are measured separately. Added latency is the path's
+ * median (p99) minus the direct median (p99); the goal is a gateway adding at most 1.3× what the bare proxy adds.
+ *
+ * Then concurrency: slow streams (each ~1 s) opened together through the gateway, ramping 50, 100, 200, 400…
+ * until a step has an error (a status other than 200, a dropped connection, a stream without its end).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO_ROOT = resolve(__dirname, '..');
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+const FAKE_CLI = join(REPO_ROOT, 'test', 'fakes', 'cli.ts');
+
+/** Requests per path and mode, after WARMUP_REQUESTS per path and mode that are not counted. */
+export const LATENCY_REQUESTS = 1000;
+const WARMUP_REQUESTS = 100;
+/** Concurrent slow streams per step; the ramp stops at the first step with an error. */
+export const CONCURRENCY_STEPS = [50, 100, 200, 400, 800];
+/** A slow stream: this many chunks, this far apart (about 1 s in all). */
+const SLOW_STREAM_CHUNKS = 10;
+const SLOW_STREAM_CHUNK_DELAY_MS = 100;
+/** One request (or one slow stream) that takes longer than this counts as failed. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const PROCESS_START_TIMEOUT_MS = 20_000;
+/** The gateway adding at most this multiple of what a bare proxy adds. */
+export const ADDED_LATENCY_GOAL_RATIO = 1.3;
+
+const CLIENT_MODEL = 'claude-sonnet-4-5-20250929';
+const ANSWER_TEXT = 'The off-by-one is in the loop bound: use i < pages instead of i <= pages so the last page renders once.';
+
+type PathName = 'direct' | 'proxy' | 'gateway';
+type Mode = 'nonStreamed' | 'streamed';
+
+export interface LatencyFigures {
+  medianMs: number;
+  p99Ms: number;
+}
+
+export interface ModeFigures {
+  /** Time to the end of the answer, per path. */
+  latency: Record<PathName, LatencyFigures>;
+  /** Path minus direct. */
+  added: Record<'proxy' | 'gateway', LatencyFigures>;
+  /** The gateway's added median over the bare proxy's. */
+  gatewayOverProxyRatio: number;
+}
+
+export interface ConcurrencyStep {
+  streams: number;
+  errors: number;
+  /** The first few errors, for the report. */
+  sampleErrors: string[];
+  wallMs: number;
+}
+
+export interface GatewayBenchFigures {
+  requestsPerPath: number;
+  bodyBytes: number;
+  modes: Record<Mode, ModeFigures>;
+  concurrency: { steps: ConcurrencyStep[]; heldWithoutErrors: number };
+}
+
+export interface GatewayBenchOptions {
+  latencyRequests?: number;
+  concurrencySteps?: number[];
+  log?: (line: string) => void;
+}
+
+interface Started {
+  child: ChildProcess;
+  line: Record<string, unknown>;
+}
+
+/** Starts a process that prints one JSON line once ready; its stderr is kept for errors. */
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<Started> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => fail(new Error(`${name} printed no JSON line within ${PROCESS_START_TIMEOUT_MS} ms.\n${stderr}`)), PROCESS_START_TIMEOUT_MS);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-10_000)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const newline = stdout.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      try {
+        resolveStart({ child, line: JSON.parse(stdout.slice(0, newline)) as Record<string, unknown> });
+      } catch {
+        fail(new Error(`${name} printed "${stdout.slice(0, newline)}", not JSON.\n${stderr}`));
+      }
+    });
+    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before it was ready.\n${stderr}`)));
+  });
+}
+
+/** The bare pass-through proxy: headers copied, bytes piped both ways, a keep-alive agent upstream. */
+const BARE_PROXY = `
+const http = require('node:http');
+const upstreamPort = Number(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true });
+const server = http.createServer({ keepAlive: true }, (req, res) => {
+  const forward = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers, agent }, (upstream) => {
+    res.writeHead(upstream.statusCode, upstream.headers);
+    upstream.pipe(res);
+  });
+  forward.on('error', () => res.destroy());
+  req.pipe(forward);
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** A Claude Code main turn of realistic size: system prompt, sixteen tools, a short history. */
+function mainTurnBody(stream: boolean): Buffer {
+  const tools = ['Agent', 'Bash', 'Glob', 'Grep', 'Read', 'Edit', 'Write', 'NotebookEdit', 'WebFetch', 'TodoWrite', 'WebSearch', 'BashOutput', 'KillShell', 'Skill', 'ToolSearch', 'ExitPlanMode'].map((name) => ({
+    name,
+    description: `${name}: works in the user's repository. ${'Prefer dedicated tools over Bash; paths are absolute. '.repeat(8)}`,
+    input_schema: { type: 'object', properties: { file_path: { type: 'string', description: 'The absolute path' }, limit: { type: 'number' } }, required: ['file_path'], additionalProperties: false },
+  }));
+  const body = {
+    model: CLIENT_MODEL,
+    max_tokens: 32000,
+    stream,
+    thinking: { type: 'enabled', budget_tokens: 31999 },
+    system: [
+      { type: 'text', text: 'x-anthropic-billing-header: cc_version=2.1.330; cc_entrypoint=cli;' },
+      { type: 'text', text: `You are Claude Code, Anthropic's official CLI for Claude. ${'Follow the repository conventions. '.repeat(60)}`, cache_control: { type: 'ephemeral' } },
+    ],
+    tools,
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'Fix the off-by-one in src/pager.ts — the last page renders twice.' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'Read', input: { file_path: '/home/dev/pager/src/pager.ts' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'for (let i = 0; i <= pages; i++) render(i);\n'.repeat(40), cache_control: { type: 'ephemeral' } }] },
+    ],
+    metadata: { user_id: JSON.stringify({ device_id: 'bench', account_uuid: '', session_id: '7c1b6a0e-bench-4c2b-9d1f-000000000001' }) },
+  };
+  return Buffer.from(JSON.stringify(body));
+}
+
+function headersFor(key: string, bodyBytes: number): OutgoingHttpHeaders {
+  return {
+    'content-type': 'application/json',
+    'content-length': bodyBytes,
+    'user-agent': 'claude-cli/2.1.330 (external, cli)',
+    'x-app': 'cli',
+    'anthropic-version': '2023-06-01',
+    'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14',
+    'x-claude-code-session-id': '7c1b6a0e-bench-4c2b-9d1f-000000000001',
+    'x-api-key': key,
+  };
+}
+
+interface Target {
+  port: number;
+  key: string;
+  agent: Agent;
+}
+
+/** One request to its end: milliseconds, or why it failed. */
+function timeRequest(target: Target, body: Buffer, expectStreamEnd: boolean): Promise<number> {
+  return new Promise((resolveTime, reject) => {
+    const started = process.hrtime.bigint();
+    const req = httpRequest(
+      { host: '127.0.0.1', port: target.port, path: '/v1/messages?beta=true', method: 'POST', agent: target.agent, headers: headersFor(target.key, body.length), timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        let tail = '';
+        res.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('latin1')).slice(-200)));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}: ${tail}`));
+          if (expectStreamEnd && !tail.includes('message_stop')) return reject(new Error('stream ended without message_stop'));
+          resolveTime(Number(process.hrtime.bigint() - started) / 1e6);
+        });
+        res.on('error', (error) => reject(error));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+function figuresOf(samples: number[]): LatencyFigures {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { medianMs: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+}
+
+async function fakeControl(fakeUrl: string, path: string, payload?: unknown): Promise<void> {
+  const response = await fetch(`${fakeUrl}/__fake/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload ?? {}) });
+  if (!response.ok) throw new Error(`fake upstream ${path}: ${response.status} ${await response.text()}`);
+}
+
+export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchFigures> {
+  const requests = options.latencyRequests ?? LATENCY_REQUESTS;
+  const steps = options.concurrencySteps ?? CONCURRENCY_STEPS;
+  const log = options.log ?? (() => {});
+  try {
+    statSync(CLI);
+  } catch {
+    throw new Error(`${CLI} is missing; run "npm run build" first.`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tierwise-bench-gateway-'));
+  const children: ChildProcess[] = [];
+  try {
+    const plainEnv = { PATH: process.env.PATH, HOME: dir };
+    const fake = await startProcess('fake Anthropic upstream', ['--import', 'tsx', FAKE_CLI, 'anthropic', '--text', ANSWER_TEXT], plainEnv);
+    children.push(fake.child);
+    const fakeUrl = String(fake.line.url);
+    const fakePort = Number(new URL(fakeUrl).port);
+
+    const proxy = await startProcess('bare proxy', ['-e', BARE_PROXY, String(fakePort)], plainEnv);
+    children.push(proxy.child);
+
+    // The client's model is the frontier endpoint, priced, so every call reserves and settles in the ledger.
+    const configPath = join(dir, 'tierwise.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        tiers: {
+          local: { endpoints: [{ provider: 'ollama', model: 'qwen-bench:7b', baseUrl: 'http://127.0.0.1:9' }] },
+          mid: { endpoints: [{ provider: 'anthropic', model: 'claude-bench-mid', baseUrl: fakeUrl }] },
+          frontier: { endpoints: [{ provider: 'anthropic', model: CLIENT_MODEL, baseUrl: fakeUrl }] },
+        },
+        prices: { [CLIENT_MODEL]: { inputPerMTokUsd: 3, outputPerMTokUsd: 15 }, 'claude-bench-mid': { inputPerMTokUsd: 1, outputPerMTokUsd: 5 } },
+      }),
+    );
+    const gateway = await startProcess('tierwise gateway', [CLI, 'gateway', '--port', '0', '--config', configPath, '--ledger', join(dir, 'ledger')], {
+      ...plainEnv,
+      ANTHROPIC_API_KEY: 'sk-ant-bench-upstream-key',
+    });
+    children.push(gateway.child);
+
+    const keepAlive = () => new Agent({ keepAlive: true, maxSockets: 1 });
+    const targets: Record<PathName, Target> = {
+      direct: { port: fakePort, key: 'sk-ant-bench-upstream-key', agent: keepAlive() },
+      proxy: { port: Number(proxy.line.port), key: 'sk-ant-bench-upstream-key', agent: keepAlive() },
+      gateway: { port: Number(new URL(String(gateway.line.url)).port), key: String(gateway.line.token), agent: keepAlive() },
+    };
+    const paths: PathName[] = ['direct', 'proxy', 'gateway'];
+
+    const modes = {} as Record<Mode, ModeFigures>;
+    let bodyBytes = 0;
+    for (const mode of ['nonStreamed', 'streamed'] as const) {
+      const body = mainTurnBody(mode === 'streamed');
+      bodyBytes = body.length;
+      log(`${mode}: warming up (${WARMUP_REQUESTS} per path), then ${requests} requests per path`);
+      for (let round = 0; round < WARMUP_REQUESTS; round++) {
+        for (const path of paths) await timeRequest(targets[path], body, mode === 'streamed');
+      }
+      const samples: Record<PathName, number[]> = { direct: [], proxy: [], gateway: [] };
+      for (let round = 0; round < requests; round++) {
+        // Rotate which path goes first, so no path always follows the same one.
+        for (let offset = 0; offset < paths.length; offset++) {
+          const path = paths[(round + offset) % paths.length];
+          samples[path].push(await timeRequest(targets[path], body, mode === 'streamed'));
+        }
+      }
+      await fakeControl(fakeUrl, 'reset'); // the fake keeps every request it saw
+      const latency = { direct: figuresOf(samples.direct), proxy: figuresOf(samples.proxy), gateway: figuresOf(samples.gateway) };
+      const addedOver = (path: 'proxy' | 'gateway') => ({ medianMs: latency[path].medianMs - latency.direct.medianMs, p99Ms: latency[path].p99Ms - latency.direct.p99Ms });
+      const added = { proxy: addedOver('proxy'), gateway: addedOver('gateway') };
+      modes[mode] = { latency, added, gatewayOverProxyRatio: added.gateway.medianMs / added.proxy.medianMs };
+    }
+
+    const concurrency: GatewayBenchFigures['concurrency'] = { steps: [], heldWithoutErrors: 0 };
+    const streamBody = mainTurnBody(true);
+    const slowAnswer = { type: 'answer', text: Array.from({ length: SLOW_STREAM_CHUNKS }, (_, index) => `chunk ${index} `), chunkDelayMs: SLOW_STREAM_CHUNK_DELAY_MS };
+    for (const streams of steps) {
+      await fakeControl(fakeUrl, 'reset');
+      await fakeControl(fakeUrl, 'script', { route: 'chat', scripts: Array.from({ length: streams }, () => slowAnswer) });
+      const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+      const started = Date.now();
+      const outcomes = await Promise.allSettled(Array.from({ length: streams }, () => timeRequest({ ...targets.gateway, agent }, streamBody, true)));
+      agent.destroy();
+      const failures = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      const step = { streams, errors: failures.length, sampleErrors: [...new Set(failures.map((failure) => String((failure.reason as Error)?.message ?? failure.reason)))].slice(0, 3), wallMs: Date.now() - started };
+      concurrency.steps.push(step);
+      log(`${streams} concurrent slow streams: ${step.errors} errors, ${step.wallMs} ms`);
+      if (step.errors > 0) break;
+      concurrency.heldWithoutErrors = streams;
+    }
+
+    for (const target of Object.values(targets)) target.agent.destroy();
+    return { requestsPerPath: requests, bodyBytes, modes, concurrency };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatGatewayBench(figures: GatewayBenchFigures): string {
+  const ms = (value: number) => `${value.toFixed(3)} ms`;
+  const lines = [`Gateway latency on loopback: ${figures.requestsPerPath} requests per path and mode, ${figures.bodyBytes}-byte Claude Code turn, keep-alive`];
+  lines.push('', `${'mode'.padEnd(13)}${'path'.padEnd(9)}${'median'.padStart(12)}${'p99'.padStart(12)}${'added median'.padStart(15)}${'added p99'.padStart(13)}`);
+  for (const [mode, figuresOfMode] of Object.entries(figures.modes)) {
+    for (const path of ['direct', 'proxy', 'gateway'] as const) {
+      const added = path === 'direct' ? undefined : figuresOfMode.added[path];
+      lines.push(
+        `${mode.padEnd(13)}${path.padEnd(9)}${ms(figuresOfMode.latency[path].medianMs).padStart(12)}${ms(figuresOfMode.latency[path].p99Ms).padStart(12)}` +
+          `${(added ? ms(added.medianMs) : '').padStart(15)}${(added ? ms(added.p99Ms) : '').padStart(13)}`,
+      );
+    }
+    const ratio = figuresOfMode.gatewayOverProxyRatio;
+    lines.push(`${''.padEnd(13)}gateway adds ${ratio.toFixed(2)}× what the bare proxy adds (goal ≤ ${ADDED_LATENCY_GOAL_RATIO}×: ${ratio <= ADDED_LATENCY_GOAL_RATIO ? 'met' : 'not met'})`);
+  }
+  lines.push('', `Concurrent slow streams through the gateway (${SLOW_STREAM_CHUNKS} chunks, ${SLOW_STREAM_CHUNK_DELAY_MS} ms apart):`);
+  for (const step of figures.concurrency.steps) {
+    lines.push(`  ${String(step.streams).padStart(5)} streams: ${step.errors === 0 ? 'no errors' : `${step.errors} errors (${step.sampleErrors.join('; ')})`}, ${step.wallMs} ms`);
+  }
+  const last = figures.concurrency.steps.at(-1);
+  if (!last) lines.push('  not measured');
+  else lines.push(`  held without errors: ${figures.concurrency.heldWithoutErrors}${last.errors === 0 ? ' (the ramp ended without errors)' : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) throw new Error(`npm run build failed (exit ${build.status ?? build.signal})`);
+  const figures = await benchGateway({ log: (line) => process.stderr.write(`[bench-gateway] ${line}\n`) });
+  process.stdout.write(formatGatewayBench(figures));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench-gateway failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
