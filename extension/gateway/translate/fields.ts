@@ -91,3 +91,8 @@ export function dataUrl(mediaType: string, dataBase64: string): string {
 export function compact<T extends JsonObject>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 }
+
+/** A token count from a usage object: a finite number, else 0 (a field the server left out). */
+export function tokenCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}

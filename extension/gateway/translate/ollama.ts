@@ -21,6 +21,7 @@ import {
   requireObject,
   requireString,
   unreadFields,
+  tokenCount,
   type JsonObject,
 } from './fields';
 import { ndjsonLine, NdjsonParser, parseFrame } from './framing';
@@ -334,14 +335,10 @@ function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { 
 // ---------------------------------------------------------------------------------------------------------------
 // Usage, stop reasons and errors
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
 /** Ollama reports the whole prompt and the whole output; it has no cache or reasoning breakdown. */
 function usageFromWire(usage: unknown): IRUsage {
   if (!isObject(usage)) return zeroUsage();
-  return { ...zeroUsage(), inputTokens: count(usage.prompt_eval_count), outputTokens: count(usage.eval_count) };
+  return { ...zeroUsage(), inputTokens: tokenCount(usage.prompt_eval_count), outputTokens: tokenCount(usage.eval_count) };
 }
 
 function usageToWire(usage: IRUsage): JsonObject {

@@ -23,6 +23,7 @@ import {
   requireObject,
   requireString,
   unreadFields,
+  tokenCount,
   type JsonObject,
 } from './fields';
 import { parseFrame, SseParser, sseFrame } from './framing';
@@ -422,22 +423,18 @@ function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { 
 // ---------------------------------------------------------------------------------------------------------------
 // Usage, stop reasons and errors
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
 /** OpenAI counts cached tokens inside prompt_tokens; the IR keeps them apart because they are billed lower. */
 function usageFromWire(usage: unknown): IRUsage {
   if (!isObject(usage)) return zeroUsage();
   const promptDetails = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
   const completionDetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-  const cached = count(promptDetails.cached_tokens);
+  const cached = tokenCount(promptDetails.cached_tokens);
   return {
     ...zeroUsage(),
-    inputTokens: Math.max(0, count(usage.prompt_tokens) - cached),
+    inputTokens: Math.max(0, tokenCount(usage.prompt_tokens) - cached),
     cacheReadTokens: cached,
-    outputTokens: count(usage.completion_tokens),
-    reasoningTokens: count(completionDetails.reasoning_tokens),
+    outputTokens: tokenCount(usage.completion_tokens),
+    reasoningTokens: tokenCount(completionDetails.reasoning_tokens),
   };
 }
 

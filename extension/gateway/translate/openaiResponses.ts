@@ -23,6 +23,7 @@ import {
   requireObject,
   requireString,
   unreadFields,
+  tokenCount,
   type JsonObject,
 } from './fields';
 import { parseFrame, SseParser, sseFrame } from './framing';
@@ -492,22 +493,18 @@ function buildRequest(request: IRRequest, options: BuildRequestOptions = {}): { 
 // ---------------------------------------------------------------------------------------------------------------
 // Usage, stop reasons and errors
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
 /** input_tokens includes the cached ones; the IR keeps them apart. */
 function usageFromWire(usage: unknown): IRUsage {
   if (!isObject(usage)) return zeroUsage();
   const inputDetails = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
   const outputDetails = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
-  const cached = count(inputDetails.cached_tokens);
+  const cached = tokenCount(inputDetails.cached_tokens);
   return {
     ...zeroUsage(),
-    inputTokens: Math.max(0, count(usage.input_tokens) - cached),
+    inputTokens: Math.max(0, tokenCount(usage.input_tokens) - cached),
     cacheReadTokens: cached,
-    outputTokens: count(usage.output_tokens),
-    reasoningTokens: count(outputDetails.reasoning_tokens),
+    outputTokens: tokenCount(usage.output_tokens),
+    reasoningTokens: tokenCount(outputDetails.reasoning_tokens),
   };
 }
 
