@@ -96,7 +96,9 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   if (longContextBeta) return decided('agent.longContext', `header anthropic-beta ${longContextBeta} ([1m] model)`);
   if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
   if (toolCount >= MAIN_LOOP_MIN_TOOLS) {
-    const extras = [thinking ? 'thinking' : '', body.contains('"cache_control"') ? 'cache_control' : ''].filter(Boolean);
+    // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones); enough for the reason.
+    const cached = ['system', 'tools'].some((key) => body.serialized(key)?.includes('"cache_control"'));
+    const extras = [thinking ? 'thinking' : '', cached ? 'cache_control' : ''].filter(Boolean);
     return decided('agent.main', `${toolCount} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
   }
   if (thinking) return decided('agent.thinking', 'thinking enabled outside the main loop');

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLocalEndpoint } from '../router/config';
 import { classify } from './classify';
 import { canTranslateWith } from './codecs';
-import { countInputTokens, quickInputTokens } from './estimate';
-import { passThroughRequest, requestedMaxOutputTokens, type GatewayRuntime } from './exchange';
+import { countInputTokens, quickInputEstimate } from './estimate';
+import { passThroughRequest, requestedMaxOutputTokens } from './exchange';
 import type { RawBody } from './requestBody';
+import type { GatewayRuntime } from './runtime';
 import { planRoute } from './route';
 
 /**
@@ -13,17 +14,21 @@ import { planRoute } from './route';
  * so nothing is reserved or recorded.
  */
 export async function runCountTokens(runtime: GatewayRuntime, request: IncomingMessage, response: ServerResponse, body: RawBody): Promise<void> {
+  // x-tierwise-count says where the number came from: "upstream" (the provider counted) or "estimate".
   const answerEstimate = () => {
     if (!response.headersSent && !response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': 'estimate' }).end(JSON.stringify({ input_tokens: countInputTokens(body) }));
   };
   const config = runtime.config();
   const classification = classify({ protocol: 'anthropic', headers: request.headers, body });
+  const model = body.get('model');
+  const estimate = quickInputEstimate('anthropic', body.raw.length, body);
   const plan = planRoute(
     {
       kind: classification.kind,
       ingress: 'anthropic',
-      clientModel: typeof body.get('model') === 'string' ? (body.get('model') as string) : undefined,
-      estInputTokens: quickInputTokens('anthropic', body.raw.length, body),
+      clientModel: typeof model === 'string' ? model : undefined,
+      estInputTokens: estimate.budgetTokens,
+      contextInputTokens: estimate.contextTokens,
       requestedMaxOutputTokens: requestedMaxOutputTokens('anthropic', body),
       canTranslate: canTranslateWith(runtime.codecs),
     },
@@ -47,7 +52,7 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
     upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
     upstreamResponse.once('end', () => {
       if ((upstreamResponse.statusCode ?? 500) >= 400) return answerEstimate();
-      if (!response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': plan.endpoint.model }).end(Buffer.concat(chunks));
+      if (!response.headersSent && !response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': 'upstream' }).end(Buffer.concat(chunks));
     });
     upstreamResponse.once('error', answerEstimate);
   });

@@ -5,7 +5,8 @@ import type { WireProtocol } from './protocols';
  * client does next: Claude Code and Codex retry 429, 5xx, 529 and network errors (Claude Code also 401, 408 and
  * 409; Codex also 402/403 and other unexpected statuses), while both stop on 400. So everything a retry cannot fix
  * — a cap, a missing key, no endpoint — is a 400, with `x-should-retry: false` for clients built on the Anthropic
- * or OpenAI SDKs, which honour it.
+ * or OpenAI SDKs, which honour it. A cap reaching an Anthropic client is a 402 `billing_error`, as the translators
+ * answer it (Claude Code stops on it too; Codex would retry a 402, so OpenAI clients get the 400).
  */
 export type GatewayErrorKind =
   | 'unauthorized'
@@ -41,8 +42,11 @@ const STATUS: Record<GatewayErrorKind, number> = {
 /** Kinds a retry cannot fix. */
 const FINAL: ReadonlySet<GatewayErrorKind> = new Set(['budget', 'missingKey', 'noEndpoint', 'badRequest', 'tooLarge', 'forbidden', 'notFound', 'methodNotAllowed']);
 
+const ANTHROPIC_BUDGET_STATUS = 402;
+
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
+  402: 'billing_error',
   401: 'authentication_error',
   403: 'permission_error',
   404: 'not_found_error',
@@ -90,8 +94,10 @@ export function encodeGatewayError(protocol: WireProtocol, error: GatewayError):
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error.final) headers['x-should-retry'] = 'false';
   if (protocol === 'anthropic') {
-    const type = ANTHROPIC_TYPES[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error');
-    return { status: error.status, headers, body: JSON.stringify({ type: 'error', error: { type, message: error.message } }) };
+    // As the translators answer a cap: Anthropic's own "billing" error, on which Claude Code stops.
+    const status = error.kind === 'budget' ? ANTHROPIC_BUDGET_STATUS : error.status;
+    const type = ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+    return { status, headers, body: JSON.stringify({ type: 'error', error: { type, message: error.message } }) };
   }
   if (protocol === 'ollama') return { status: error.status, headers, body: JSON.stringify({ error: error.message }) };
   const type = error.status >= 500 ? 'server_error' : 'invalid_request_error';

@@ -4,15 +4,18 @@ import type { IngressProtocol } from './protocols';
 import { bodyView } from './requestBody';
 
 /**
- * Prompt-size estimates for agent requests. Two kinds, because agent bodies are large (100 KB–1 MB of tools,
- * system prompt and history) and tokenx costs ~40 µs per KB:
- *   - `quickInputTokens` for reservations and context checks on the hot path: the body's bytes at
- *     QUICK_BYTES_PER_TOKEN, which errs high for code and prose (3.5–4.5 bytes per token) and about right for CJK
- *     (3 bytes per character), so a reservation rarely undershoots; media are counted at a fixed size.
- *   - `countInputTokens` for `count_tokens`, where clients decide when to compact: tokenx over the text.
- * Either way, what is billed is the usage the provider reports.
+ * Prompt-size estimates for agent requests. Agent bodies are large (100 KB–1 MB of tools, system prompt and
+ * history) and tokenx costs ~40 µs per KB, so the hot path counts bytes:
+ *   - for reservations, at QUICK_BYTES_PER_TOKEN, which errs high for code and prose (3.5–5 bytes per token by
+ *     the engine's estimate, JSON included) and about right for CJK (3 bytes per character): a reservation rarely
+ *     undershoots;
+ *   - for context-window checks, at CONTEXT_BYTES_PER_TOKEN, nearer a Claude tokenizer's count of code, so that a
+ *     long conversation is not sent up a tier (or refused) for a window it fits in.
+ * Media are counted at a fixed size. `countInputTokens`, for `count_tokens` (where clients decide when to compact),
+ * runs tokenx over the text. Either way, what is billed is the usage the provider reports.
  */
 export const QUICK_BYTES_PER_TOKEN = 3;
+export const CONTEXT_BYTES_PER_TOKEN = 3.5;
 /** Anthropic bills an image at most ~1,600 tokens (it resizes larger ones); OpenAI's high-detail tiles are similar. */
 export const IMAGE_TOKENS = 1600;
 /** Base64 characters per token for PDFs and other documents (a page of ~60 KB base64 bills ~1,800 tokens). */
@@ -53,14 +56,6 @@ function tallyMedia(value: unknown, tally: MediaTally, depth = 0): void {
     tally.tokens += Math.ceil(record.file_data.length / DOCUMENT_BASE64_CHARS_PER_TOKEN);
     return;
   }
-  // Ollama: {images: [base64…]} on a message.
-  if (Array.isArray(record.images)) {
-    for (const image of record.images) {
-      if (typeof image !== 'string') continue;
-      tally.payloadBytes += image.length;
-      tally.tokens += IMAGE_TOKENS;
-    }
-  }
   for (const key in record) {
     const child = record[key];
     if (typeof child === 'object' && child !== null) tallyMedia(child, tally, depth + 1);
@@ -74,12 +69,23 @@ const MEDIA_MARKERS: Record<IngressProtocol, readonly string[]> = {
   openaiResponses: ['"input_image"', '"input_file"'],
 };
 
-/** Hot-path estimate of a request's prompt tokens from its size in bytes (see the module comment). */
-export function quickInputTokens(protocol: IngressProtocol, bodyBytes: number, body: unknown): number {
+export interface QuickEstimate {
+  /** Prompt tokens to reserve for: errs high. */
+  budgetTokens: number;
+  /** Prompt tokens to check context windows against. */
+  contextTokens: number;
+}
+
+/** Hot-path estimates of a request's prompt tokens from its size in bytes (see the module comment). */
+export function quickInputEstimate(protocol: IngressProtocol, bodyBytes: number, body: unknown): QuickEstimate {
   const view = bodyView(body);
   const media: MediaTally = { payloadBytes: 0, tokens: 0 };
   if (MEDIA_MARKERS[protocol].some((marker) => view.contains(marker))) tallyMedia(view.all(), media);
-  return Math.ceil(Math.max(0, bodyBytes - media.payloadBytes) / QUICK_BYTES_PER_TOKEN) + media.tokens + REPLY_PRIMING_TOKENS;
+  const textBytes = Math.max(0, bodyBytes - media.payloadBytes);
+  return {
+    budgetTokens: Math.ceil(textBytes / QUICK_BYTES_PER_TOKEN) + media.tokens + REPLY_PRIMING_TOKENS,
+    contextTokens: Math.ceil(textBytes / CONTEXT_BYTES_PER_TOKEN) + media.tokens + REPLY_PRIMING_TOKENS,
+  };
 }
 
 /** A closer estimate for `count_tokens`: tokenx over every text a model would read (system, tools, messages). */

@@ -8,15 +8,16 @@ import type { RouterLedger } from '../router/router';
 import type { CodecLookup } from './codecs';
 import { runCountTokens } from './countTokens';
 import { GatewayError } from './errors';
+import { runChatExchange } from './exchange';
+import { JsonScanError } from './jsonSpans';
 import { DEFAULT_KEY_CACHE_MS, KeyCache } from './keyCache';
-import { runChatExchange, sendGatewayError, type GatewayRuntime, type InflightExchange } from './exchange';
 import { modelsListing } from './models';
 import type { IngressProtocol, WireProtocol } from './protocols';
-import { JsonScanError } from './jsonSpans';
 import { RawBody } from './requestBody';
+import { sendGatewayError, type GatewayRuntime, type InflightExchange } from './runtime';
 import { GatewayAccess } from './security';
+import { SessionTracker, type SessionSummary } from './sessions';
 import { codecFor } from './translate';
-import { SessionTracker } from './sessions';
 import { UpstreamConnections } from './upstream';
 
 /** Bodies larger than this are refused (413): Claude Code's largest turns with images stay well below. */
@@ -59,6 +60,8 @@ export interface RunningGateway {
   port: number;
   /** Stops accepting requests, lets answers in flight finish (up to the grace period), then closes. */
   close(): Promise<void>;
+  /** Agent sessions seen so far: sticky endpoints, cache reads and writes, cache breaks. */
+  sessions(): SessionSummary[];
 }
 
 export interface Gateway {
@@ -102,6 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     debugLogPrompts: typeof debugLogPrompts === 'function' ? debugLogPrompts : () => debugLogPrompts === true,
     now,
     inflight: new Set<InflightExchange>(),
+    planningCache: {},
     version,
   };
   const handlers = new Set<Promise<void>>();
@@ -193,7 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           const { port } = server.address() as AddressInfo;
           access.setAddress(host, port);
           runtime.log(`gateway listening on http://${host}:${port}`);
-          resolve({ url: `http://${host}:${port}`, token: options.tokenValue, port, close });
+          resolve({ url: `http://${host}:${port}`, token: options.tokenValue, port, close, sessions: () => runtime.sessions.snapshot() });
         });
       }),
   };

@@ -46,12 +46,16 @@ function skipString(bytes: Buffer, at: number): number {
   }
 }
 
+/** Set by skipValue: the commas directly inside the last container skipped (elements − 1 for a non-empty array). */
+let lastContainerCommas = 0;
+
 /** The index after the value starting at `at`. */
 function skipValue(bytes: Buffer, at: number): number {
   const first = bytes[at];
   if (first === QUOTE) return skipString(bytes, at);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) {
     let depth = 0;
+    let commas = 0;
     for (let index = at; index < bytes.length; index++) {
       const byte = bytes[index];
       if (byte === QUOTE) {
@@ -59,7 +63,12 @@ function skipValue(bytes: Buffer, at: number): number {
       } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
         depth++;
       } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-        if (--depth === 0) return index + 1;
+        if (--depth === 0) {
+          lastContainerCommas = commas;
+          return index + 1;
+        }
+      } else if (byte === COMMA && depth === 1) {
+        commas++;
       }
     }
     throw new JsonScanError('unterminated object or array');
@@ -79,15 +88,18 @@ export interface TopLevelScan {
   open: number;
   /** Value spans by key; for a repeated key the last one, which is the one JSON.parse keeps. */
   values: Map<string, ByteSpan>;
+  /** Element counts of the values that are arrays, found on the same pass. */
+  arrayLengths: Map<string, number>;
 }
 
 /** The spans of the top-level object's values. Throws JsonScanError when the body is not a JSON object. */
 export function scanTopLevel(bytes: Buffer): TopLevelScan {
   const values = new Map<string, ByteSpan>();
+  const arrayLengths = new Map<string, number>();
   const open = skipSpace(bytes, 0);
   if (bytes[open] !== OPEN_BRACE) throw new JsonScanError('not a JSON object');
   let at = skipSpace(bytes, open + 1);
-  if (bytes[at] === CLOSE_BRACE) return { open, values };
+  if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths };
   for (;;) {
     if (bytes[at] !== QUOTE) throw new JsonScanError(`expected a key at ${at}`);
     const keyEnd = skipString(bytes, at);
@@ -98,12 +110,14 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
     const start = skipSpace(bytes, at + 1);
     const end = skipValue(bytes, start);
     values.set(key, { start, end });
+    if (bytes[start] === OPEN_BRACKET) arrayLengths.set(key, skipSpace(bytes, start + 1) === end - 1 ? 0 : lastContainerCommas + 1);
+    else arrayLengths.delete(key);
     at = skipSpace(bytes, end);
     if (bytes[at] === COMMA) {
       at = skipSpace(bytes, at + 1);
       continue;
     }
-    if (bytes[at] === CLOSE_BRACE) return { open, values };
+    if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths };
     throw new JsonScanError(`expected "," or "}" at ${at}`);
   }
 }

@@ -41,7 +41,7 @@ export function upstreamProtocolFor(endpoint: EndpointConfig, ingress: IngressPr
 const urlCache = new Map<string, URL>();
 const URL_CACHE_LIMIT = 256;
 
-/** The upstream URL for a chat call (or Anthropic's count_tokens) in `protocol`; parsed once per distinct URL. */
+/** The upstream URL for a chat call (or Anthropic's count_tokens) in `protocol`; parsed once, shared (do not modify). */
 export function upstreamUrl(endpoint: EndpointConfig, protocol: WireProtocol, options: { countTokens?: boolean; query?: string } = {}): URL {
   const id = `${endpointBaseUrl(endpoint)}\u0000${protocol}\u0000${options.countTokens === true}\u0000${options.query ?? ''}`;
   let url = urlCache.get(id);
@@ -50,8 +50,7 @@ export function upstreamUrl(endpoint: EndpointConfig, protocol: WireProtocol, op
     url = buildUpstreamUrl(endpoint, protocol, options);
     urlCache.set(id, url);
   }
-  // A copy: URL objects are mutable and callers may hand them on.
-  return new URL(url);
+  return url;
 }
 
 function buildUpstreamUrl(endpoint: EndpointConfig, protocol: WireProtocol, options: { countTokens?: boolean; query?: string }): URL {

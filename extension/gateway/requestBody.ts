@@ -46,7 +46,7 @@ export class RawBody implements BodyView {
   }
 
   length(key: string): number {
-    return this.arrayOf(key)?.count() ?? 0;
+    return this.scan.arrayLengths.get(key) ?? 0;
   }
 
   element(key: string, index: number): unknown {

@@ -78,7 +78,10 @@ export interface PlanInput {
   ingress: IngressProtocol;
   /** The body's `model`. */
   clientModel: string | undefined;
+  /** Prompt tokens reserved for (errs high). */
   estInputTokens: number;
+  /** Prompt tokens checked against context windows (nearer the real count); estInputTokens when absent. */
+  contextInputTokens?: number;
   /** The request's own output cap (`max_tokens`, `max_output_tokens`…), if it names one. */
   requestedMaxOutputTokens: number | undefined;
   /** The endpoint this session's stream is on, if any. */
@@ -190,9 +193,18 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
       }
       const above = tierAbove(tier);
       const why = skipped.length ? skipped.join('; ') : 'no endpoints configured';
-      if (!above) return { kind: 'noEndpoint', reason: [...reasons, `${tier}: ${why}`].join('; ') };
-      reasons.push(`${tier}: ${why} → ${above}`);
-      tier = above;
+      if (above) {
+        reasons.push(`${tier}: ${why} → ${above}`);
+        tier = above;
+        continue;
+      }
+      // No tier can take it (a long conversation being compacted, say): the model the client chose has carried the
+      // conversation so far, so it goes there rather than nowhere.
+      if (!input.clientModel || Object.hasOwn(MODEL_ALIASES, input.clientModel)) return { kind: 'noEndpoint', reason: [...reasons, `${tier}: ${why}`].join('; ') };
+      reasons.push(`${tier}: ${why} → client's model ${input.clientModel}`);
+      const { endpoint, tier: clientTier } = clientModelEndpoint(input.ingress, input.clientModel, config);
+      first = { pick: { tier: clientTier, endpoint, clientModelRoute: true }, sticky: input.stickyEndpointId === endpointId(endpoint) };
+      break;
     }
   }
 
@@ -229,8 +241,9 @@ function unusableBecause(endpoint: EndpointConfig, input: PlanInput, state: Plan
   const passThrough = protocol === input.ingress;
   if (!passThrough && !input.canTranslate(input.ingress, protocol)) return `${endpoint.model} needs ${input.ingress} → ${protocol} translation, which is not available`;
   const output = outputTokensFor(input.requestedMaxOutputTokens, endpoint, passThrough);
-  if (endpoint.contextWindowTokens !== undefined && input.estInputTokens + output > endpoint.contextWindowTokens) {
-    return `${endpoint.model} context ${endpoint.contextWindowTokens} < ~${input.estInputTokens} prompt + ${output} output tokens`;
+  const prompt = input.contextInputTokens ?? input.estInputTokens;
+  if (endpoint.contextWindowTokens !== undefined && prompt + output > endpoint.contextWindowTokens) {
+    return `${endpoint.model} context ${endpoint.contextWindowTokens} < ~${prompt} prompt + ${output} output tokens`;
   }
   return undefined;
 }

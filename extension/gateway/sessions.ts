@@ -110,9 +110,10 @@ export function prefixDigest(protocol: IngressProtocol, body: unknown): PrefixDi
     return { system: digestOf(systemParts), tools: digestOf([view.serialized('tools')]), firstUserMessage: digestOf([messageText(firstUser(view, 'messages').message)]) };
   }
   const key = protocol === 'openaiChat' ? 'messages' : 'input';
-  const inputText = view.get('input');
-  if (key === 'input' && typeof inputText === 'string') {
-    return { system: digestOf([view.serialized('instructions')]), tools: digestOf([view.serialized('tools')]), firstUserMessage: digestOf([inputText]) };
+  // A Responses `input` may be one string (the whole prompt); as an array it is read element by element below.
+  const input = key === 'input' ? view.serialized('input') : undefined;
+  if (input !== undefined && (typeof input === 'string' ? input.startsWith('"') : input[0] === 0x22)) {
+    return { system: digestOf([view.serialized('instructions')]), tools: digestOf([view.serialized('tools')]), firstUserMessage: digestOf([input]) };
   }
   const { message, leading } = firstUser(view, key);
   return {

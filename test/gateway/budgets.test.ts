@@ -53,11 +53,11 @@ describe('budgets', () => {
     try {
       harness.ledger.append(seedCallRecord(0.9, 'frontier'));
       const response = await send(harness.gateway.url, '/v1/messages?beta=true', { headers: claudeCodeHeaders({ 'x-claude-code-session-id': 'b1' }), body: JSON.stringify(claudeCodeMainTurn()) });
-      assert.equal(response.status, 400, 'a 4xx Claude Code and Codex do not retry (not 429, not 5xx)');
+      assert.equal(response.status, 402, "Anthropic's billing error: a 4xx Claude Code does not retry (not 429, not 5xx)");
       assert.equal(response.headers['x-should-retry'], 'false');
       const error = JSON.parse(response.body) as { type: string; error: { type: string; message: string } };
       assert.equal(error.type, 'error');
-      assert.equal(error.error.type, 'invalid_request_error');
+      assert.equal(error.error.type, 'billing_error');
       assert.match(error.error.message, /^Tierwise blocked this agent\.main request: daily cap \$1\.00: \$0\.90 already committed \+ \$0\.\d+ worst case for this call/);
       assert.match(error.error.message, /tierwise\.budgets\.dailyUsd/);
       assert.match(error.error.message, /"budgets\.dailyUsd"/);
@@ -74,7 +74,8 @@ describe('budgets', () => {
     const harness = await startHarness(dirs, config({ perRequestUsd: 0.05, policy: 'block' }));
     try {
       const response = await send(harness.gateway.url, '/v1/responses', { headers: codexHeaders({ request_kind: 'turn', thread_source: 'user' }), body: JSON.stringify(codexTurn('t-cap')) });
-      assert.equal(response.status, 400);
+      assert.equal(response.status, 400, 'Codex stops on a 400 (it would retry a 402)');
+      assert.equal(response.headers['x-should-retry'], 'false');
       const error = JSON.parse(response.body) as { error: { message: string; type: string } };
       assert.match(error.error.message, /per-request cap \$0\.05: this call could cost up to \$0\.\d+ \(raise tierwise\.budgets\.perRequestUsd\)/);
       assert.equal(responses.requests.length, 0);
@@ -126,7 +127,7 @@ describe('budgets', () => {
       anthropic.reply({ type: 'answer', text: 'first', headersDelayMs: 300 }, { type: 'answer', text: 'second', headersDelayMs: 300 });
       const body = JSON.stringify(claudeCodeMainTurn());
       const statuses = await Promise.all([0, 1].map(() => send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body }).then((response) => response.status)));
-      assert.deepEqual(statuses.sort(), [200, 400]);
+      assert.deepEqual(statuses.sort(), [200, 402]);
       assert.equal(anthropic.requests.length, 1);
     } finally {
       await harness.gateway.close();

@@ -47,6 +47,13 @@ describe('withModel', () => {
   });
 });
 
+describe('scanTopLevel', () => {
+  test('counts the elements of top-level arrays on the same pass', () => {
+    const scan = scanTopLevel(Buffer.from('{"a":[1,[2,3],{"x":[4,5]},"s,t"],"b":[],"c":[ ],"d":{"e":[1,2]},"f":"x"}'));
+    assert.deepEqual([...scan.arrayLengths], [['a', 4], ['b', 0], ['c', 0]]);
+  });
+});
+
 describe('arrayElementSpans', () => {
   test('finds the elements of an array value', () => {
     const bytes = Buffer.from('{"messages":[ {"role":"user"} , "x", [1,[2]] ,3]}');

@@ -150,6 +150,17 @@ describe('pass-through', () => {
     assert.deepEqual(openReservationsOf(readLedgerRecords(harness.ledgerDir)), []);
   });
 
+  test("a key the upstream refuses is reported as Tierwise's (400), not passed on as the client's 401", async () => {
+    anthropic.reply({ type: 'error', status: 401, message: 'invalid x-api-key' });
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(response.status, 400);
+    assert.equal(response.headers['x-should-retry'], 'false');
+    const error = JSON.parse(response.body) as { error: { type: string; message: string } };
+    assert.match(error.error.message, /refused Tierwise's key \(401: invalid x-api-key\); check ANTHROPIC_API_KEY/);
+    const [call] = await eventually(() => (callsFor(CLIENT_MODEL).length ? callsFor(CLIENT_MODEL) : undefined));
+    assert.equal(call.errorKind, 'http401');
+  });
+
   test('a stream the upstream cuts short drops the client connection and settles what was used', async () => {
     anthropic.reply({ type: 'answer', text: ['one', ' two', ' three'], usage: { input_tokens: 900, output_tokens: 50 }, interrupt: { afterChunks: 2, with: 'reset' } });
     const outcome = await streamUntilEnd(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
@@ -186,6 +197,14 @@ describe('pass-through', () => {
     assert.equal(call.client, 'codex');
     assert.deepEqual([call.inputTokens, call.cacheReadTokens, call.outputTokens, call.reasoningTokens], [1904, 4096, 80, 40]);
     assert.equal(call.costUsd, nanoUsd((1904 * 1.25 + 4096 * 0.125 + 80 * 10) / 1e6));
+  });
+
+  test("a client model name that is not plain ASCII is passed on, and the route header stays valid", async () => {
+    const body = JSON.stringify({ ...claudeCodeMainTurn(), model: 'claude-sönnet-ünknown' });
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['x-tierwise-route'], 'agent.main; tier=frontier; model=claude-s?nnet-?nknown');
+    assert.equal(anthropic.requests[0].rawBody, body);
   });
 
   test('count_tokens asks the Anthropic upstream, and answers with an estimate when it cannot', async () => {

@@ -128,6 +128,20 @@ describe('planRoute', () => {
     assert.match(asked.kind === 'blocked' ? asked.reason : '', /policy ask: the gateway cannot ask/);
   });
 
+  test("a prompt no tier's context window holds goes to the client's own model, not nowhere", () => {
+    const small = {
+      local: [{ ...tiers.local[0], contextWindowTokens: 32_000 }],
+      mid: [{ ...tiers.mid[0], contextWindowTokens: 200_000 }],
+      frontier: [{ ...tiers.frontier[0], contextWindowTokens: 200_000 }],
+    };
+    const compaction = routed(planRoute(input({ kind: 'agent.compaction', estInputTokens: 240_000, contextInputTokens: 190_000 }), gatewayConfig(small), { totals: emptyTotals() }));
+    assert.equal(compaction.endpoint.model, CLIENT_MODEL);
+    assert.equal(compaction.clientModelRoute, true);
+    assert.match(compaction.reason, /frontier: claude-test-frontier context 200000 < ~190000 prompt \+ 32000 output tokens → client's model/);
+    const aliased = planRoute(input({ kind: 'agent.compaction', clientModel: 'tierwise-mid', contextInputTokens: 190_000 }), gatewayConfig(small), { totals: emptyTotals() });
+    assert.equal(aliased.kind, 'noEndpoint');
+  });
+
   test("pass-through reserves the client's own max_tokens, not the endpoint's smaller cap", () => {
     const capped = { ...tiers, mid: [{ ...tiers.mid[0], maxOutputTokens: 4096 }] };
     const sub = routed(planRoute(input({ kind: 'agent.subagent', requestedMaxOutputTokens: 32_000 }), gatewayConfig(capped), { totals: emptyTotals() }));

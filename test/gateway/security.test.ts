@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { gatewayTokenPath, loadOrCreateGatewayToken } from '../../extension/gateway';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama';
-import { ANTHROPIC_TEST_KEY } from '../wire/helpers/routerFixtures';
+import { ANTHROPIC_TEST_KEY, openReservationsOf, readLedgerRecords } from '../wire/helpers/routerFixtures';
 import {
   claudeCodeHeaders,
   claudeCodeMainTurn,
@@ -150,6 +150,23 @@ describe('gateway access', () => {
       assert.ok(!debug.logs.join('\n').includes(ANTHROPIC_TEST_KEY));
     } finally {
       await debug.gateway.close();
+    }
+  });
+
+  test('a paid endpoint without a key: 400 naming the variable that holds it; nothing forwarded, nothing left reserved', async () => {
+    // Loopback endpoints count as local (keyless) servers unless marked otherwise, as a hosted API is.
+    const tiers = fakeTiers({ anthropic: anthropic.baseUrl, ollama: ollama.baseUrl });
+    for (const endpoint of [...tiers.mid!, ...tiers.frontier!]) endpoint.local = false;
+    const keyless = await startHarness(dirs, gatewayConfig(tiers, { budgets: { dailyUsd: 100 } }), { keys: async () => undefined });
+    try {
+      const response = await send(keyless.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body });
+      assert.equal(response.status, 400);
+      assert.equal(response.headers['x-should-retry'], 'false');
+      assert.match(errorOf(response.body).error.message, /needs an API key: set ANTHROPIC_API_KEY/);
+      assert.equal(anthropic.requests.length, 0);
+      assert.deepEqual(openReservationsOf(readLedgerRecords(keyless.ledgerDir)), []);
+    } finally {
+      await keyless.gateway.close();
     }
   });
 

@@ -99,6 +99,9 @@ describe('stickiness', () => {
       assert.ok(harness.logs.some((line) => line.includes('cache break: system prompt changed')));
       // Cache reads and writes add up over the session's calls.
       assert.ok(harness.logs.some((line) => /session 5000 read \/ 5000 written over 2 calls/.test(line)), harness.logs.join('\n'));
+      const [session] = harness.gateway.sessions().filter((summary) => summary.key === 'claude-code:cache-1');
+      assert.deepEqual([session.turns, session.cacheReadTokens, session.cacheWriteTokens, session.cacheBreaks], [4, 5000, 5000, 1]);
+      assert.deepEqual(Object.keys(session.endpoints).sort(), ['main', 'subagent:agent-9']);
     } finally {
       await harness.gateway.close();
     }

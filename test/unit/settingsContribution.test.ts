@@ -40,7 +40,7 @@ const WHOLE_OBJECT_SETTINGS = [
   'tierwise.localUnavailable',
   'tierwise.requestTimeoutMs',
 ];
-const EXTENSION_ONLY_SETTINGS = ['tierwise.ledgerDirectory', 'tierwise.debug.logPrompts'];
+const EXTENSION_ONLY_SETTINGS = ['tierwise.ledgerDirectory', 'tierwise.gateway.enabled', 'tierwise.gateway.port', 'tierwise.debug.logPrompts'];
 
 describe('package.json contributes.configuration', () => {
   test('equals the settings generated from the config schema (run `npm run sync-settings` when this fails)', () => {

@@ -5,9 +5,11 @@
  * process, as Claude Code and the provider would, so only the gateway's own work is on the measured path: its
  * bookkeeping while the upstream answers and its settlement after the last byte overlap the other processes.
  * The upstream answers a short Anthropic SSE stream at once. The client sends the same Claude Code main turn
- * directly, through a pipe proxy (keep-alive agent, headers copied, bytes piped) and through the gateway
- * (classification, route, reservation in the ledger, pass-through with the usage tap, settlement), one request
- * at a time over keep-alive connections, interleaved, and reports median and p90 times to the end of the answer.
+ * directly, through a pipe proxy (keep-alive agent, headers copied, bytes piped), through a proxy that reads the
+ * whole body before forwarding (what any router must do), and through the gateway (classification, route,
+ * pass-through with the usage tap, settlement) without a cap and with one (then every turn also takes the ledger's
+ * cross-process reservation lock), one request at a time over keep-alive connections, interleaved, and reports
+ * median and p90 times to the end of the answer.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +30,7 @@ const SSE =
   'event: message_stop\ndata: {"type":"message_stop"}\n\n';
 
 const WARMUP = 300;
-type Path = 'direct' | 'proxy' | 'gateway' | 'gatewayCapped';
+type Path = 'direct' | 'proxy' | 'bufferingProxy' | 'gateway' | 'gatewayCapped';
 type Message = { type: 'upstream'; port: number } | { type: 'results'; label: string; bytes: number; samples: Record<Path, number[]> } | { type: 'done' };
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -44,8 +46,8 @@ async function child(): Promise<void> {
     });
   });
   const upstreamPort = await listen(upstream);
-  const ports = await new Promise<{ proxy: number; gateway: number; gatewayCapped: number; requests: number }>((resolve) => {
-    process.once('message', (message) => resolve(message as { proxy: number; gateway: number; gatewayCapped: number; requests: number }));
+  const ports = await new Promise<{ proxy: number; bufferingProxy: number; gateway: number; gatewayCapped: number; requests: number }>((resolve) => {
+    process.once('message', (message) => resolve(message as { proxy: number; bufferingProxy: number; gateway: number; gatewayCapped: number; requests: number }));
     send({ type: 'upstream', port: upstreamPort });
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -66,11 +68,11 @@ async function child(): Promise<void> {
     ['small body (1 turn)', Buffer.from(JSON.stringify(claudeCodeMainTurn({ turns: 1 })))],
     ['large body (60 turns)', Buffer.from(JSON.stringify(claudeCodeMainTurn({ turns: 60 })))],
   ] as const) {
-    const samples: Record<Path, number[]> = { direct: [], proxy: [], gateway: [], gatewayCapped: [] };
-    const portOf: Record<Path, number> = { direct: upstreamPort, proxy: ports.proxy, gateway: ports.gateway, gatewayCapped: ports.gatewayCapped };
+    const samples: Record<Path, number[]> = { direct: [], proxy: [], bufferingProxy: [], gateway: [], gatewayCapped: [] };
+    const portOf: Record<Path, number> = { direct: upstreamPort, proxy: ports.proxy, bufferingProxy: ports.bufferingProxy, gateway: ports.gateway, gatewayCapped: ports.gatewayCapped };
     for (let index = 0; index < ports.requests + WARMUP; index++) {
       // Interleaved, so drift in machine load touches all three alike.
-      for (const path of ['direct', 'proxy', 'gateway', 'gatewayCapped'] as const) {
+      for (const path of ['direct', 'proxy', 'bufferingProxy', 'gateway', 'gatewayCapped'] as const) {
         const ms = await time(portOf[path], body, `bench-${index % 50}`);
         if (index >= WARMUP) samples[path].push(ms);
       }
@@ -96,6 +98,20 @@ async function parent(requests: number): Promise<void> {
     req.pipe(forward);
   });
   const proxyPort = await listen(proxy);
+  // The least any gateway that must read the body before choosing a route can do: buffer it, then forward.
+  const bufferingProxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const forward = httpRequest({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: { ...req.headers, 'content-length': body.length }, agent: proxyAgent }, (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      });
+      forward.end(body);
+    });
+  });
+  const bufferingProxyPort = await listen(bufferingProxy);
 
   const ledgerDir = mkdtempSync(join(process.env.BENCH_LEDGER_PARENT ?? tmpdir(), 'tierwise-bench-'));
   const ledger = new Ledger({ dir: ledgerDir });
@@ -115,6 +131,7 @@ async function parent(requests: number): Promise<void> {
       if (message.type !== 'results') return;
       const direct = stats(message.samples.direct);
       const proxied = stats(message.samples.proxy);
+      const buffered = stats(message.samples.bufferingProxy);
       const gated = stats(message.samples.gateway);
       const cappedStats = stats(message.samples.gatewayCapped);
       const proxyAdded = proxied.median - direct.median;
@@ -124,17 +141,19 @@ async function parent(requests: number): Promise<void> {
         `${message.label}, ${message.bytes} bytes, ${requests} requests each:\n` +
           `  direct                  median ${direct.median.toFixed(3)} ms  p90 ${direct.p90.toFixed(3)} ms\n` +
           `  proxy                   median ${proxied.median.toFixed(3)} ms  p90 ${proxied.p90.toFixed(3)} ms  (+${proxyAdded.toFixed(3)} ms)\n` +
+          `  buffering proxy         median ${buffered.median.toFixed(3)} ms  p90 ${buffered.p90.toFixed(3)} ms  (+${(buffered.median - direct.median).toFixed(3)} ms)\n` +
           `  gateway, no cap         median ${gated.median.toFixed(3)} ms  p90 ${gated.p90.toFixed(3)} ms  (+${gatewayAdded.toFixed(3)} ms; ${(gatewayAdded / proxyAdded).toFixed(2)}× the proxy's added latency)\n` +
           `  gateway, with a cap     median ${cappedStats.median.toFixed(3)} ms  p90 ${cappedStats.p90.toFixed(3)} ms  (+${cappedAdded.toFixed(3)} ms; ${(cappedAdded / proxyAdded).toFixed(2)}× the proxy's added latency)\n`,
       );
     });
-    worker.send({ proxy: proxyPort, gateway: gateway.port, gatewayCapped: gatewayCapped.port, requests });
+    worker.send({ proxy: proxyPort, bufferingProxy: bufferingProxyPort, gateway: gateway.port, gatewayCapped: gatewayCapped.port, requests });
   });
 
   await Promise.all([gateway.close(), gatewayCapped.close()]);
   ledger.close();
   proxyAgent.destroy();
   proxy.close();
+  bufferingProxy.close();
   rmSync(ledgerDir, { recursive: true, force: true });
 }
 

@@ -1,0 +1,137 @@
+import { ZERO_USAGE, type Usage } from '../providers/types';
+import { endpointId } from '../router/config';
+import { LEDGER_RECORD_VERSION } from '../router/ledger/records';
+import { priceCall, referenceCostUsd } from '../router/prices';
+import { asRecord, contentText } from './classify';
+import type { ExchangeState, GatewayRuntime, Settlement } from './runtime';
+import { prefixDigest } from './sessions';
+
+const PROMPT_LOG_CHARS = 2000;
+
+/**
+ * The route is taken: the session's stream is bound to the endpoint (a move breaks its prompt cache) and the
+ * decision is logged. Cheap and synchronous, so it does not hold the upstream's answer back.
+ */
+export function announce(runtime: GatewayRuntime, state: ExchangeState): void {
+  if (state.announced) return;
+  state.announced = true;
+  const { plan, classification } = state;
+  if (state.stream) {
+    const id = endpointId(plan.endpoint);
+    const previous = runtime.sessions.bind(state.sessionKey, state.stream, id);
+    if (previous) {
+      state.notes.push(`cache break: moved from ${previous} to ${id}`);
+      runtime.sessions.noteCacheBreak(state.sessionKey);
+    }
+  }
+  runtime.log(
+    `${classification.kind} [${classification.client}] → ${plan.tier} ${plan.endpoint.provider}/${plan.endpoint.model}` +
+      `${plan.passThrough ? '' : ` (translated ${state.ingress} → ${plan.upstreamProtocol})`} (${classification.reason}; ${plan.reason})` +
+      `; reserved $${plan.worstCaseUsd.toFixed(4)}${state.notes.length ? `; ${state.notes.join('; ')}` : ''}`,
+  );
+  if (runtime.debugLogPrompts()) runtime.log(`prompt (${classification.kind}): ${lastUserPrompt(state.body.all()).slice(0, PROMPT_LOG_CHARS)}`);
+}
+
+/** Whether this turn's stable prefix differs from the stream's previous turn (then the prompt cache was missed). */
+function checkPrefix(runtime: GatewayRuntime, state: ExchangeState): void {
+  if (!state.stream) return;
+  let prefix = state.prefix;
+  try {
+    prefix ??= prefixDigest(state.ingress, state.body);
+  } catch {
+    // A part of the body that does not parse (the upstream said so): no cache check for this turn.
+    return;
+  }
+  const broke = runtime.sessions.observePrefix(state.sessionKey, state.stream, prefix);
+  if (broke) state.notes.push(`cache break: ${broke}`);
+}
+
+/**
+ * After the answer: the decision and the call go to the ledger (the call settles the reservation), with the cache
+ * check. Done here rather than on the way in, so none of it sits between the client and the upstream.
+ */
+export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settlement): void {
+  if (state.settled) return;
+  announce(runtime, state);
+  state.settled = true;
+  const { plan, config, classification } = state;
+  const id = endpointId(plan.endpoint);
+  runtime.ledger.append({
+    v: LEDGER_RECORD_VERSION,
+    type: 'decision',
+    ts: state.startedAt,
+    requestId: state.requestId,
+    task: classification.kind,
+    tier: plan.tier,
+    provider: plan.endpoint.provider,
+    model: plan.endpoint.model,
+    reason: `${classification.reason}; ${plan.reason}`,
+    estInputTokens: state.estInputTokens,
+    reservedUsd: plan.worstCaseUsd,
+    client: classification.client,
+  });
+  checkPrefix(runtime, state);
+  const reported = settlement.usage;
+  // No usage from the server, or a stream cut short: count the estimate rather than nothing.
+  let usage: Usage;
+  let estimated = false;
+  if (reported && settlement.outcome === 'ok') {
+    usage = reported;
+  } else if (reported) {
+    usage = { ...reported, outputTokens: Math.max(reported.outputTokens, settlement.estimatedOutputTokens) };
+  } else if (settlement.estimatedOutputTokens > 0 || (settlement.outcome === 'ok' && settlement.status !== undefined && settlement.status < 400)) {
+    usage = { ...ZERO_USAGE, inputTokens: state.estInputTokens, outputTokens: settlement.estimatedOutputTokens };
+    estimated = true;
+  } else {
+    usage = { ...ZERO_USAGE };
+  }
+  const status = settlement.status;
+  if (settlement.outcome === 'ok') runtime.health.recordSuccess(id);
+  else if (status !== undefined && (status === 429 || status >= 500)) runtime.health.recordFailure(id);
+
+  const price = priceCall(plan.endpoint, usage, config);
+  const reference = config.savingsReference ?? config.tiers.frontier.endpoints[0];
+  const frontierCostUsd = reference ? (referenceCostUsd(reference, usage, config) ?? price.costUsd) : price.costUsd;
+  const detail = state.abortReason ?? settlement.detail;
+  const errorKind = state.abortReason ? 'shutdown' : settlement.errorKind;
+  const details = [...state.notes, ...(detail ? [detail] : []), ...(estimated ? ['usage estimated (the server reported none)'] : [])];
+  runtime.ledger.append({
+    v: LEDGER_RECORD_VERSION,
+    type: 'call',
+    ts: runtime.now(),
+    requestId: state.requestId,
+    ...(state.reservationId && { reservationId: state.reservationId }),
+    task: classification.kind,
+    tier: plan.tier,
+    provider: plan.endpoint.provider,
+    model: plan.endpoint.model,
+    endpointId: id,
+    client: classification.client,
+    ...usage,
+    costUsd: price.costUsd,
+    unpriced: price.unpriced,
+    frontierCostUsd,
+    latencyMs: runtime.now() - state.startedAt,
+    outcome: settlement.outcome,
+    ...(details.length && { detail: details.join('; ') }),
+    ...(errorKind && { errorKind }),
+  });
+  // Read our own appends now, while nothing waits: the next request's cap check then has only others' to read.
+  if (state.reservationId) runtime.ledger.totals();
+  const session = runtime.sessions.recordUsage(state.sessionKey, usage);
+  runtime.log(
+    `${classification.kind} [${classification.client}]: ${plan.tier} ${plan.endpoint.model} ${settlement.outcome}` +
+      `${details.length ? ` (${details.join('; ')})` : ''}; ${usage.inputTokens + usage.cacheReadTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens}→${usage.outputTokens} tokens` +
+      ` (cache read ${usage.cacheReadTokens}, write ${usage.cacheWrite5mTokens + usage.cacheWrite1hTokens}; session ${session.cacheReadTokens} read / ${session.cacheWriteTokens} written over ${session.turns} calls)` +
+      `, $${price.costUsd.toFixed(4)}${price.unpriced ? ' (unpriced: fallback price)' : ''}, ${runtime.now() - state.startedAt} ms`,
+  );
+}
+
+function lastUserPrompt(body: Record<string, unknown>): string {
+  const items = Array.isArray(body.messages) ? body.messages : Array.isArray(body.input) ? body.input : typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : [];
+  for (let index = items.length - 1; index >= 0; index--) {
+    const item = asRecord(items[index]);
+    if (item?.role === 'user') return contentText(item.content);
+  }
+  return '';
+}
