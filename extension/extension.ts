@@ -117,7 +117,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const gateway = new GatewayController({ settings: activeSettings, ledger, ledgerDir, keys: keys.resolver, log, environment: context.environmentVariableCollection });
   subscriptions.push(gateway, vscode.commands.registerCommand('tierwise.configureCodex', () => gateway.configureCodex()));
 
-  const localCheck = new LocalModelCheck({ settings: activeSettings, providers, keys: keys.resolver, log, globalState: context.globalState });
+  const localCheck = new LocalModelCheck({ settings: activeSettings, providers, keys: keys.resolver, log, globalState: context.globalState, extensionUri: context.extensionUri });
   subscriptions.push(localCheck, vscode.commands.registerCommand('tierwise.checkLocalModel', () => localCheck.run({ userAsked: true })));
 
   refreshSpend();

@@ -78,7 +78,8 @@ export async function runRoutedAction(services: ActionServices, options: RoutedA
         return result;
       } catch (error) {
         if (abort.signal.aborted) return undefined;
-        await showActionError(services.log, options.title, error);
+        // Not awaited: the progress notification ends now, and the error stays until the user acts on it.
+        void showActionError(services.log, options.title, error);
         return undefined;
       } finally {
         cancellation.dispose();

@@ -77,4 +77,15 @@ describe('Tierwise foundation in VS Code (code-server)', () => {
       assert.equal(activationFailure, null, `the extension host logged:\n${activationFailure?.[0]}`);
     }),
   );
+
+  it('on first run without a local model, says so and opens the setup guide', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('first-run', async () => {
+      // Nothing listens on the default Ollama port here, so the local tier does not answer.
+      const toast = vscode().page.locator('.notification-toast', { hasText: /no local model answers/ }).first();
+      await toast.waitFor({ state: 'visible', timeout: extensionUiTimeoutMs });
+      assert.match(await toast.innerText(), /local-tier work goes to the mid tier/);
+      await toast.locator('a.monaco-button', { hasText: 'Open Setup Guide' }).click();
+      await vscode().page.locator('.tabs-container .tab', { hasText: /Preview installOllama\.md/ }).first().waitFor({ state: 'visible', timeout: extensionUiTimeoutMs });
+    }),
+  );
 });

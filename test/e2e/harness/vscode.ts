@@ -45,6 +45,10 @@ const statusBar = '#workbench\\.parts\\.statusbar';
 const quickInput = '.quick-input-widget';
 const outputView = '#workbench\\.panel\\.output .output-view';
 
+/** Tries at opening the quick input before giving up, and how long each early try waits. */
+const QUICK_INPUT_ATTEMPTS = 3;
+const QUICK_INPUT_RETRY_MS = 5_000;
+
 export class VSCodeSession {
   /** Browser errors seen so far (uncaught exceptions and console.error), for failure messages. */
   readonly pageErrors: string[] = [];
@@ -141,11 +145,21 @@ export class VSCodeSession {
 
   /** Opens the quick input with `shortcut` and types `text` into it. */
   async openQuickInput(shortcut: string, text: string): Promise<void> {
-    await this.page.locator('.monaco-workbench').focus();
-    await this.page.keyboard.press(shortcut);
     const input = this.quickInputBox();
-    await input.waitFor({ state: 'visible', timeout: uiStepTimeoutMs });
-    await input.fill(text);
+    // Something opening at start-up (a walkthrough, a notification taking focus) can close the quick input between
+    // opening it and typing; then open it again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.locator('.monaco-workbench').focus();
+      await this.page.keyboard.press(shortcut);
+      try {
+        await input.waitFor({ state: 'visible', timeout: attempt < QUICK_INPUT_ATTEMPTS ? QUICK_INPUT_RETRY_MS : uiStepTimeoutMs });
+        await input.fill(text, { timeout: attempt < QUICK_INPUT_ATTEMPTS ? QUICK_INPUT_RETRY_MS : uiStepTimeoutMs });
+        return;
+      } catch (error) {
+        if (attempt >= QUICK_INPUT_ATTEMPTS) throw error;
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   quickInputBox(): Locator {
