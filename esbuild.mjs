@@ -1,6 +1,7 @@
 // Bundles the three programs Tierwise ships: the extension (Node, CommonJS, `vscode` external),
 // the sidebar webview app (browser) and the `tierwise` CLI (Node, with a shebang).
 import * as esbuild from 'esbuild';
+import { chmodSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -60,4 +61,6 @@ if (watch) {
   await Promise.all(contexts.map((context) => context.watch()));
 } else {
   await Promise.all(builds.map((options) => esbuild.build(options)));
+  // The CLI is the package's `bin`: runnable as `./dist/cli.js` too.
+  chmodSync('dist/cli.js', 0o755);
 }
