@@ -1,5 +1,5 @@
 import type { IngressProtocol } from './protocols';
-import { bodyView, type BodyView } from './requestBody';
+import { bodyView, bytesInclude, type BodyView } from './requestBody';
 
 /**
  * Task kinds of agent traffic, for the routes table (`agent.main` → a tier, …). Pure: the same headers and body
@@ -97,7 +97,10 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
   if (toolCount >= MAIN_LOOP_MIN_TOOLS) {
     // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones); enough for the reason.
-    const cached = ['system', 'tools'].some((key) => body.serialized(key)?.includes('"cache_control"'));
+    const cached = ['system', 'tools'].some((key) => {
+      const serialized = body.serialized(key);
+      return serialized !== undefined && bytesInclude(serialized, '"cache_control"');
+    });
     const extras = [thinking ? 'thinking' : '', cached ? 'cache_control' : ''].filter(Boolean);
     return decided('agent.main', `${toolCount} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
   }
