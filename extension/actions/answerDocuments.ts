@@ -1,9 +1,8 @@
 import * as vscode from 'vscode';
 import { DisposableOwner } from '../lifecycle';
 import type { RouteRequest } from '../router/decide';
-import type { RunResult } from '../router/router';
 import { nonEmpty } from '../router/validators/verdict';
-import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
+import { describeResult, runRoutedActionOutcome, type ActionServices, type RoutedOutcome } from './routedAction';
 
 export const ANSWER_SCHEME = 'tierwise-answer';
 /** How often a streaming answer's editor is refreshed; each refresh re-reads the whole text. */
@@ -112,13 +111,13 @@ export interface StreamedAnswerOptions {
  * Opens an answer document beside, streams the routed answer into it (starting over when an escalation starts a new
  * attempt) and ends it with which tier and model answered and what it cost. Returns the run, or undefined.
  */
-export async function streamAnswer(services: ActionServices, answers: AnswerDocuments, options: StreamedAnswerOptions): Promise<RunResult | undefined> {
+export async function streamAnswer(services: ActionServices, answers: AnswerDocuments, options: StreamedAnswerOptions): Promise<RoutedOutcome> {
   const uri = await answers.open(options.title, options.header);
   answers.setFooter(uri, `---\n\n_${routePreview(services, options.request)}_`);
   let attempt = 0;
-  let result: RunResult | undefined;
+  let outcome: RoutedOutcome;
   try {
-    result = await runRoutedAction(services, {
+    outcome = await runRoutedActionOutcome(services, {
       title: options.progressTitle,
       request: options.request,
       validator: nonEmpty,
@@ -133,13 +132,14 @@ export async function streamAnswer(services: ActionServices, answers: AnswerDocu
   } finally {
     services.onSpend();
   }
-  if (!result) {
-    answers.setFooter(uri, '---\n\n_No answer: the request was cancelled or failed (see the notification and the Tierwise log)._');
-    return undefined;
+  if (outcome.kind !== 'answered') {
+    answers.setFooter(uri, outcome.kind === 'cancelled' ? '---\n\n_No answer: cancelled._' : '---\n\n_No answer: the request failed (see the notification and the Tierwise log)._');
+    return outcome;
   }
+  const { result } = outcome;
   // The streamed text is the final attempt's; the result's text is authoritative (e.g. a provider that did not stream).
   answers.setBody(uri, result.text.trim());
   const check = result.verdict.ok ? '' : ` · ⚠ failed its check: ${result.verdict.reason}`;
   answers.setFooter(uri, `---\n\n_Answered by ${describeResult(result)}${check}._`);
-  return result;
+  return outcome;
 }

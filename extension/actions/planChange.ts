@@ -19,7 +19,7 @@ import { streamAnswer, type AnswerDocuments } from './answerDocuments';
 import { PlanCodeLensProvider, RUN_PLAN_STEP_COMMAND } from './planCodeLens';
 import { PlanDocuments } from './planDocument';
 import { offerProposals, type ProposalDocuments, type ProposalOutcome } from './proposalDocuments';
-import { describeResult, runRoutedAction, type ActionServices } from './routedAction';
+import { describeResult, runRoutedAction, runRoutedActionOutcome, type ActionServices, type RoutedOutcome } from './routedAction';
 
 /** Folders never listed to the planner. */
 const WORKSPACE_LIST_EXCLUDE = '{**/node_modules/**,**/.git/**,**/dist/**,**/out/**,**/build/**,**/.tierwise/**,**/.cache/**,**/*.vsix}';
@@ -138,10 +138,9 @@ class PlanRunner {
     const validator = fileEditsValidator(
       files.map((file) => ({ path: file.path, languageId: file.languageId, original: file.text, shownTruncated: truncated.has(file.path) })),
     );
-    const result = await this.routed({ title: `Plan step ${index + 1} on ${step.tier}…`, request, validator });
-    const unusable = this.unusable(result, step);
-    if (unusable) return unusable;
-    const run = result!;
+    const outcome = await this.routedOutcome({ title: `Plan step ${index + 1} on ${step.tier}…`, request, validator });
+    const run = this.usableRun(outcome, step);
+    if ('status' in run) return run;
     const parsed = parseFileBlocks(run.text);
     if (parsed.ok === false) return failed(parsed.reason, summarizeRun(run));
 
@@ -205,19 +204,24 @@ class PlanRunner {
     const files = folder ? await Promise.all(step.files.map((file) => readStepFile(folder, file))) : [];
     const request = planStepRequest(state, index, files);
     this.services.log.prompt(`Plan step ${index + 1} prompt`, request.messages[0].content);
-    const result = await streamAnswer(this.services, this.answers, {
+    const outcome = await streamAnswer(this.services, this.answers, {
       title: `step ${index + 1} ${step.description}`,
       header: `# Step ${index + 1}: ${step.description.split('\n')[0]}\n\n_Plan: ${state.goal}_`,
       progressTitle: `Plan step ${index + 1} on ${step.tier}…`,
       request,
     });
-    return this.unusable(result, step) ?? { status: { state: 'done', run: summarizeRun(result!), outcome: 'answer opened beside', at: new Date().toISOString() } };
+    const result = this.usableRun(outcome, step);
+    if ('status' in result) return result;
+    return { status: { state: 'done', run: summarizeRun(result), outcome: 'answer opened beside', at: new Date().toISOString() } };
   }
 
-  /** A run that produced nothing usable, as the step's outcome; undefined when the run is usable. */
-  private unusable(result: RunResult | undefined, step: PlanStep): StepOutcome | undefined {
-    if (!result) return failed('not finished: cancelled, or the call failed (see the notification and the Tierwise log)');
-    if (result.verdict.ok) return undefined;
+  /** The run to use, or what the step came to when there is none (cancelled, failed, or failing its check). */
+  private usableRun(outcome: RoutedOutcome, step: PlanStep): RunResult | StepOutcome {
+    // A cancelled step goes back to pending: nothing went wrong with it.
+    if (outcome.kind === 'cancelled') return { status: { state: 'pending' } };
+    if (outcome.kind === 'failed') return failed('the call failed (see the notification and the Tierwise log)');
+    const { result } = outcome;
+    if (result.verdict.ok) return result;
     const run = summarizeRun(result);
     const reason = `${result.verdict.reason} (tried ${[...new Set(result.attempts.map((attempt) => attempt.tier))].join(' → ')})`;
     // Only a failure with no tier left above means the step itself is the problem; otherwise the limit stopped it.
@@ -249,8 +253,13 @@ class PlanRunner {
 
   /** runRoutedAction, then refresh the spend meter whatever happened. */
   private async routed(options: Parameters<typeof runRoutedAction>[1]): Promise<RunResult | undefined> {
+    const outcome = await this.routedOutcome(options);
+    return outcome.kind === 'answered' ? outcome.result : undefined;
+  }
+
+  private async routedOutcome(options: Parameters<typeof runRoutedAction>[1]): Promise<RoutedOutcome> {
     try {
-      return await runRoutedAction(this.services, options);
+      return await runRoutedActionOutcome(this.services, options);
     } finally {
       this.services.onSpend();
     }

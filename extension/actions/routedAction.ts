@@ -43,14 +43,23 @@ export function describeResult(result: RunResult): string {
   return `${result.tier} · ${result.model} · ${usd(result.costUsd)}${escalations > 0 ? ` (${escalations} escalation${escalations > 1 ? 's' : ''})` : ''}`;
 }
 
-/**
- * Runs one routed request under a cancellable progress notification. Returns undefined when the user cancelled
- * or the call failed; failures are shown with an action that fixes them (a setting, a key, the log).
- */
+/** How a routed action ended: an answer (which may have failed its check), a cancellation, or a shown error. */
+export type RoutedOutcome = { kind: 'answered'; result: RunResult } | { kind: 'cancelled' } | { kind: 'failed' };
+
+/** runRoutedActionOutcome for callers that only need the answer: undefined when cancelled or failed. */
 export async function runRoutedAction(services: ActionServices, options: RoutedActionOptions): Promise<RunResult | undefined> {
+  const outcome = await runRoutedActionOutcome(services, options);
+  return outcome.kind === 'answered' ? outcome.result : undefined;
+}
+
+/**
+ * Runs one routed request under a cancellable progress notification. Failures are shown with an action that fixes
+ * them (a setting, a key, the log); a cancellation is not an error.
+ */
+export async function runRoutedActionOutcome(services: ActionServices, options: RoutedActionOptions): Promise<RoutedOutcome> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Tierwise: ${options.title}`, cancellable: true },
-    async (_progress, token) => {
+    async (_progress, token): Promise<RoutedOutcome> => {
       const abort = new AbortController();
       const cancellation = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the user')));
       try {
@@ -75,12 +84,12 @@ export async function runRoutedAction(services: ActionServices, options: RoutedA
         if (!result.verdict.ok) {
           void vscode.window.showWarningMessage(`Tierwise: the answer failed its check at every allowed tier (${result.verdict.reason}). ${describeResult(result)}`);
         }
-        return result;
+        return { kind: 'answered', result };
       } catch (error) {
-        if (abort.signal.aborted) return undefined;
+        if (abort.signal.aborted) return { kind: 'cancelled' };
         // Not awaited: the progress notification ends now, and the error stays until the user acts on it.
         void showActionError(services.log, options.title, error);
-        return undefined;
+        return { kind: 'failed' };
       } finally {
         cancellation.dispose();
       }

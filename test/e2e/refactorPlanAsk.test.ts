@@ -292,6 +292,39 @@ describe('Tierwise refactor, plan and ask in VS Code (code-server)', () => {
     }),
   );
 
+  it('a step cancelled while it runs goes back to pending, and its call is closed', { timeout: testTimeoutMs }, () =>
+    vscode().withScreenshotOnFailure('plan-cancel', async () => {
+      const plan = {
+        goal: 'Explain the score report slowly',
+        steps: [{ id: 1, description: 'Explain how src/index.ts prints the scores.', files: ['src/index.ts'], tier: 'mid', kind: 'answer' }],
+      };
+      fake().anthropic.reply({ type: 'answer', text: JSON.stringify(plan, null, 2) });
+      await runCommandWithInput('Tierwise: Plan a Change…', 'Tierwise: Plan a Change', 'explain the report slowly');
+      const planPath = await waitForPlanFile('# Plan: Explain the score report slowly');
+
+      const callsBefore = chatRequests(fake().openai).length;
+      fake().openai.reply({ type: 'answer', text: 'word '.repeat(60), chunkDelayMs: 250 });
+      await vscode().page.locator('.codelens-decoration a', { hasText: /^Run step 1$/ }).first().click({ timeout: extensionUiTimeoutMs });
+      await waitUntil(() => /## Step 1 · mid · answer[\s\S]*?- Status: 🔄 Running/.test(fs.readFileSync(planPath, 'utf8')), {
+        timeoutMs: extensionUiTimeoutMs,
+        description: 'the plan file to show step 1 running',
+      });
+      await waitUntil(() => chatRequests(fake().openai).length > callsBefore, { timeoutMs: extensionUiTimeoutMs, description: 'the step call to reach mid' });
+      await notification(/Plan step 1 on mid/).locator('a.monaco-button', { hasText: 'Cancel' }).click({ timeout: extensionUiTimeoutMs });
+
+      const after = await waitUntil(
+        () => {
+          const text = fs.readFileSync(planPath, 'utf8');
+          return /## Step 1 · mid · answer[\s\S]*?- Status: ⏳ Pending/.test(text) ? text : undefined;
+        },
+        { timeoutMs: extensionUiTimeoutMs, description: 'the plan file to show step 1 pending again' },
+      );
+      assert.doesNotMatch(after, /## Step 1 · mid · answer[\s\S]*?- Status: ❌/, 'a cancelled step is not a failed one');
+      const stepCall = chatRequests(fake().openai).at(-1)!;
+      assert.equal(await fake().openai.settled(stepCall), 'clientClosed', 'cancelling closed the provider call');
+    }),
+  );
+
   it('asks a question: the answer streams into a Markdown editor beside, with tier, model and cost', { timeout: testTimeoutMs }, () =>
     vscode().withScreenshotOnFailure('ask', async () => {
       fake().openai.reply({ type: 'answer', text: 'The average is **0** for an empty list, because of the length check.', chunkDelayMs: 30 });
