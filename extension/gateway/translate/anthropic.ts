@@ -23,7 +23,7 @@ import {
   unreadFields,
   type JsonObject,
 } from './fields';
-import { parseFrame, SseParser, sseFrame } from './framing';
+import { FramedStreamDecoder, parseFrame, SseParser, sseFrame, type SseMessage } from './framing';
 import {
   argumentsObject,
   budgetForEffort,
@@ -621,41 +621,20 @@ type DecodedBlock =
   | { kind: 'thinking'; signature?: string }
   | { kind: 'ignored' };
 
-class AnthropicStreamDecoder implements StreamDecoder {
-  private readonly sse = new SseParser();
+class AnthropicStreamDecoder extends FramedStreamDecoder<SseMessage> implements StreamDecoder {
   private readonly blocks = new Map<number, DecodedBlock>();
   private nextToolIndex = 0;
   private startUsage: unknown;
   private deltaUsage: unknown;
   private stopReason: string | undefined;
   private stopSequence: string | undefined;
-  private finished = false;
 
-  push(chunk: string): IREvent[] {
-    return this.handle(this.sse.push(chunk));
+  constructor() {
+    super(new SseParser(), 'api_error', 'The Anthropic stream ended before message_stop.');
   }
 
-  end(): IREvent[] {
-    const events = this.handle(this.sse.end());
-    if (!this.finished) {
-      this.finished = true;
-      events.push({ type: 'error', errorType: 'api_error', message: 'The Anthropic stream ended before message_stop.' });
-    }
-    return events;
-  }
-
-  private handle(messages: Array<{ event?: string; data: string }>): IREvent[] {
-    const events: IREvent[] = [];
-    for (const message of messages) {
-      if (this.finished) break;
-      try {
-        this.frame(parseFrame(message.data, `Anthropic ${message.event ?? 'stream'} event`), events);
-      } catch (error) {
-        this.finished = true;
-        events.push({ type: 'error', errorType: 'api_error', message: (error as Error).message });
-      }
-    }
-    return events;
+  protected decode(message: SseMessage, events: IREvent[]): void {
+    this.frame(parseFrame(message.data, `Anthropic ${message.event ?? 'stream'} event`), events);
   }
 
   private frame(frame: JsonObject, events: IREvent[]): void {

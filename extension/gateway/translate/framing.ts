@@ -4,6 +4,7 @@
  * and between the \r and \n of a line ending.
  */
 import { TranslationError } from './errors';
+import type { IREvent } from './ir';
 
 export interface SseMessage {
   event?: string;
@@ -109,4 +110,57 @@ export function sseFrame(event: string | undefined, payload: unknown): string {
 
 export function ndjsonLine(payload: unknown): string {
   return `${JSON.stringify(payload)}\n`;
+}
+
+/** Splits an upstream byte stream (as text) into frames: SSE messages or NDJSON lines. */
+export interface Framer<Frame> {
+  push(chunk: string): Frame[];
+  end(): Frame[];
+}
+
+/**
+ * The plumbing every upstream stream decoder shares: frames in as the chunks arrive, each decoded into IR events; a
+ * frame that fails to decode ends the stream with one error event, and so does a stream that stops before its
+ * protocol's closing frame.
+ */
+export abstract class FramedStreamDecoder<Frame> {
+  protected finished = false;
+
+  constructor(
+    private readonly framer: Framer<Frame>,
+    private readonly errorType: string,
+    private readonly endedEarlyMessage: string,
+  ) {}
+
+  push(chunk: string): IREvent[] {
+    return this.handle(this.framer.push(chunk));
+  }
+
+  end(): IREvent[] {
+    const events = this.handle(this.framer.end());
+    return this.finished ? events : [...events, ...this.endedEarly()];
+  }
+
+  /** Decodes one frame into `events`; may throw (a malformed frame). */
+  protected abstract decode(frame: Frame, events: IREvent[]): void;
+
+  /** The stream ended without its closing frame. */
+  protected endedEarly(): IREvent[] {
+    this.finished = true;
+    return [{ type: 'error', errorType: this.errorType, message: this.endedEarlyMessage }];
+  }
+
+  private handle(frames: Frame[]): IREvent[] {
+    const events: IREvent[] = [];
+    for (const frame of frames) {
+      if (this.finished) break;
+      try {
+        this.decode(frame, events);
+      } catch (error) {
+        this.finished = true;
+        events.push({ type: 'error', errorType: this.errorType, message: (error as Error).message });
+      }
+    }
+    return events;
+  }
 }

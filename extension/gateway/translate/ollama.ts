@@ -24,7 +24,7 @@ import {
   tokenCount,
   type JsonObject,
 } from './fields';
-import { ndjsonLine, NdjsonParser, parseFrame } from './framing';
+import { FramedStreamDecoder, ndjsonLine, NdjsonParser, parseFrame } from './framing';
 import {
   argumentsObject,
   effectiveStopReason,
@@ -434,42 +434,18 @@ function encodeResponse(response: IRResponse, meta: StreamMeta): JsonObject {
 // ---------------------------------------------------------------------------------------------------------------
 // Streams
 
-class OllamaStreamDecoder implements StreamDecoder {
-  private readonly lines = new NdjsonParser();
+class OllamaStreamDecoder extends FramedStreamDecoder<string> implements StreamDecoder {
   private readonly idPrefix: string;
   private started = false;
   private nextToolIndex = 0;
-  private finished = false;
 
   constructor(options: DecoderOptions) {
+    super(new NdjsonParser(), 'api_error', 'The Ollama stream ended before its final "done" line.');
     this.idPrefix = options.toolCallIdPrefix ?? `call_${randomToken()}`;
   }
 
-  push(chunk: string): IREvent[] {
-    return this.handle(this.lines.push(chunk));
-  }
-
-  end(): IREvent[] {
-    const events = this.handle(this.lines.end());
-    if (!this.finished) {
-      this.finished = true;
-      events.push({ type: 'error', errorType: 'api_error', message: 'The Ollama stream ended before its final "done" line.' });
-    }
-    return events;
-  }
-
-  private handle(lines: string[]): IREvent[] {
-    const events: IREvent[] = [];
-    for (const line of lines) {
-      if (this.finished) break;
-      try {
-        this.line(parseFrame(line, 'Ollama stream line'), events);
-      } catch (error) {
-        this.finished = true;
-        events.push({ type: 'error', errorType: 'api_error', message: (error as Error).message });
-      }
-    }
-    return events;
+  protected decode(line: string, events: IREvent[]): void {
+    this.line(parseFrame(line, 'Ollama stream line'), events);
   }
 
   private line(chunk: JsonObject, events: IREvent[]): void {

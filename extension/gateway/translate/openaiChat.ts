@@ -26,7 +26,7 @@ import {
   tokenCount,
   type JsonObject,
 } from './fields';
-import { parseFrame, SseParser, sseFrame } from './framing';
+import { FramedStreamDecoder, parseFrame, SseParser, sseFrame, type SseMessage } from './framing';
 import {
   effectiveStopReason,
   randomToken,
@@ -580,49 +580,30 @@ interface DecodedCall {
   pendingArguments: string;
 }
 
-class ChatStreamDecoder implements StreamDecoder {
-  private readonly sse = new SseParser();
+class ChatStreamDecoder extends FramedStreamDecoder<SseMessage> implements StreamDecoder {
   private readonly calls = new Map<string, DecodedCall>();
   private lastCallKey: string | undefined;
   private readonly idPrefix: string;
   private started = false;
   private finishReason: string | undefined;
   private usage: unknown;
-  private finished = false;
 
   constructor(options: DecoderOptions) {
+    super(new SseParser(), 'api_error', 'The OpenAI Chat stream ended before a finish_reason.');
     this.idPrefix = options.toolCallIdPrefix ?? `call_${randomToken()}`;
   }
 
-  push(chunk: string): IREvent[] {
-    return this.handle(this.sse.push(chunk));
-  }
-
-  end(): IREvent[] {
-    const events = this.handle(this.sse.end());
-    if (this.finished) return events;
-    // A server that sent its finish_reason but no [DONE] still finished.
-    if (this.finishReason !== undefined) return [...events, ...this.finish()];
-    this.finished = true;
-    return [...events, { type: 'error', errorType: 'api_error', message: 'The OpenAI Chat stream ended before a finish_reason.' }];
-  }
-
-  private handle(messages: Array<{ data: string }>): IREvent[] {
-    const events: IREvent[] = [];
-    for (const message of messages) {
-      if (this.finished) break;
-      if (message.data.trim() === '[DONE]') {
-        events.push(...this.finish());
-        continue;
-      }
-      try {
-        this.chunk(parseFrame(message.data, 'OpenAI Chat stream chunk'), events);
-      } catch (error) {
-        this.finished = true;
-        events.push({ type: 'error', errorType: 'api_error', message: (error as Error).message });
-      }
+  protected decode(message: SseMessage, events: IREvent[]): void {
+    if (message.data.trim() === '[DONE]') {
+      events.push(...this.finish());
+      return;
     }
-    return events;
+    this.chunk(parseFrame(message.data, 'OpenAI Chat stream chunk'), events);
+  }
+
+  /** A server that sent its finish_reason but no [DONE] still finished. */
+  protected override endedEarly(): IREvent[] {
+    return this.finishReason !== undefined ? this.finish() : super.endedEarly();
   }
 
   private chunk(chunk: JsonObject, events: IREvent[]): void {

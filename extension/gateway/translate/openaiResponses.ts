@@ -26,7 +26,7 @@ import {
   tokenCount,
   type JsonObject,
 } from './fields';
-import { parseFrame, SseParser, sseFrame } from './framing';
+import { FramedStreamDecoder, parseFrame, SseParser, sseFrame, type SseMessage } from './framing';
 import {
   effectiveStopReason,
   randomToken,
@@ -690,38 +690,17 @@ function jsonStringBody(text: string): string {
   return JSON.stringify(text).slice(1, -1);
 }
 
-class ResponsesStreamDecoder implements StreamDecoder {
-  private readonly sse = new SseParser();
+class ResponsesStreamDecoder extends FramedStreamDecoder<SseMessage> implements StreamDecoder {
   private readonly items = new Map<string, DecodedItem>();
   private nextToolIndex = 0;
-  private finished = false;
 
-  push(chunk: string): IREvent[] {
-    return this.handle(this.sse.push(chunk));
+  constructor() {
+    super(new SseParser(), 'server_error', 'The OpenAI Responses stream ended before response.completed.');
   }
 
-  end(): IREvent[] {
-    const events = this.handle(this.sse.end());
-    if (!this.finished) {
-      this.finished = true;
-      events.push({ type: 'error', errorType: 'server_error', message: 'The OpenAI Responses stream ended before response.completed.' });
-    }
-    return events;
-  }
-
-  private handle(messages: Array<{ event?: string; data: string }>): IREvent[] {
-    const events: IREvent[] = [];
-    for (const message of messages) {
-      if (this.finished) break;
-      if (message.data.trim() === '[DONE]') continue;
-      try {
-        this.frame(parseFrame(message.data, `OpenAI Responses ${message.event ?? 'stream'} event`), events);
-      } catch (error) {
-        this.finished = true;
-        events.push({ type: 'error', errorType: 'server_error', message: (error as Error).message });
-      }
-    }
-    return events;
+  protected decode(message: SseMessage, events: IREvent[]): void {
+    if (message.data.trim() === '[DONE]') return;
+    this.frame(parseFrame(message.data, `OpenAI Responses ${message.event ?? 'stream'} event`), events);
   }
 
   /** Items are found by item_id, or by output_index for servers that leave item ids out. */
