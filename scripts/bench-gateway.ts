@@ -14,7 +14,7 @@
  * until a step has an error (a status other than 200, a dropped connection, a stream without its end).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,19 +83,23 @@ interface Started {
   line: Record<string, unknown>;
 }
 
-/** Starts a process that prints one JSON line once ready; its stderr is kept for errors. */
-function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<Started> {
+/**
+ * Starts a process that prints one JSON line once ready. Its stderr (the gateway logs two lines per request) goes
+ * to a file, not through this process: reading it here would put work on the client between the requests it times.
+ */
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, logPath: string, cwd = REPO_ROOT): Promise<Started> {
   return new Promise((resolveStart, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const log = openSync(logPath, 'w');
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['pipe', 'pipe', log] });
+    closeSync(log);
     let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => fail(new Error(`${name} printed no JSON line within ${PROCESS_START_TIMEOUT_MS} ms.\n${stderr}`)), PROCESS_START_TIMEOUT_MS);
+    const stderr = () => readFileSync(logPath, 'utf8').slice(-10_000);
+    const timer = setTimeout(() => fail(new Error(`${name} printed no JSON line within ${PROCESS_START_TIMEOUT_MS} ms.\n${stderr()}`)), PROCESS_START_TIMEOUT_MS);
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
       reject(error);
     };
-    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-10_000)));
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       const newline = stdout.indexOf('\n');
@@ -104,10 +108,10 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cwd 
       try {
         resolveStart({ child, line: JSON.parse(stdout.slice(0, newline)) as Record<string, unknown> });
       } catch {
-        fail(new Error(`${name} printed "${stdout.slice(0, newline)}", not JSON.\n${stderr}`));
+        fail(new Error(`${name} printed "${stdout.slice(0, newline)}", not JSON.\n${stderr()}`));
       }
     });
-    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before it was ready.\n${stderr}`)));
+    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before it was ready.\n${stderr()}`)));
   });
 }
 
@@ -224,12 +228,12 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
   const children: ChildProcess[] = [];
   try {
     const plainEnv = { PATH: process.env.PATH, HOME: dir };
-    const fake = await startProcess('fake Anthropic upstream', ['--import', 'tsx', FAKE_CLI, 'anthropic', '--text', ANSWER_TEXT], plainEnv);
+    const fake = await startProcess('fake Anthropic upstream', ['--import', 'tsx', FAKE_CLI, 'anthropic', '--text', ANSWER_TEXT], plainEnv, join(dir, 'fake.log'));
     children.push(fake.child);
     const fakeUrl = String(fake.line.url);
     const fakePort = Number(new URL(fakeUrl).port);
 
-    const proxy = await startProcess('bare proxy', ['-e', BARE_PROXY, String(fakePort)], plainEnv);
+    const proxy = await startProcess('bare proxy', ['-e', BARE_PROXY, String(fakePort)], plainEnv, join(dir, 'proxy.log'));
     children.push(proxy.child);
 
     // The client's model is the frontier endpoint, priced, so every call reserves and settles in the ledger.
@@ -248,7 +252,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const gateway = await startProcess('tierwise gateway', [CLI, 'gateway', '--port', '0', '--config', configPath, '--ledger', join(dir, 'ledger')], {
       ...plainEnv,
       ANTHROPIC_API_KEY: 'sk-ant-bench-upstream-key',
-    });
+    }, join(dir, 'gateway.log'));
     children.push(gateway.child);
 
     const keepAlive = () => new Agent({ keepAlive: true, maxSockets: 1 });

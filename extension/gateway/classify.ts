@@ -1,5 +1,5 @@
 import type { IngressProtocol } from './protocols';
-import { bodyView, bytesInclude, type BodyView } from './requestBody';
+import { bodyView, type BodyView } from './requestBody';
 
 /**
  * Task kinds of agent traffic, for the routes table (`agent.main` → a tier, …). Pure: the same headers and body
@@ -42,6 +42,8 @@ const MAIN_LOOP_MIN_TOOLS = 10;
 const SMALL_MODEL_PATTERN = /haiku/i;
 const LONG_CONTEXT_BETA_PREFIX = 'context-1m-';
 const LONG_CONTEXT_MODEL_SUFFIX = '[1m]';
+/** Claude Code marks a subagent's first system block with this. */
+const SUBAGENT_MARK = 'cc_is_subagent=true';
 
 export function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const value = headers[name];
@@ -62,28 +64,27 @@ export function detectClient(headers: RequestHeaders): AgentClient {
 export function classify(input: ClassifyInput): Classification {
   const client = detectClient(input.headers);
   const body = bodyView(input.body);
-  const decided = client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input.headers, body, client);
-  return { ...decided, client };
+  return client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input.headers, body, client);
 }
 
-type Decided = Omit<Classification, 'client'>;
-const decided = (kind: AgentTaskKind, signal: string): Decided => ({ kind, reason: `${signal} → ${kind}` });
-
-/** Anthropic Messages (Claude Code and other clients) and, by shape, OpenAI clients that are not Codex. */
-function classifyMessages(headers: RequestHeaders, body: BodyView, client: AgentClient): Decided {
+/**
+ * Runs before every request goes upstream, so it reads as little as it can: a handful of small fields, and byte
+ * searches confined to the field they concern; deep fields are parsed only when the raw text says they can match.
+ */
+function classifyMessages(headers: RequestHeaders, body: BodyView, client: AgentClient): Classification {
+  const decided = (kind: AgentTaskKind, signal: string): Classification => ({ kind, client, reason: `${signal} → ${kind}` });
   const claudeCode = client === 'claude-code';
   const modelValue = body.get('model');
   const model = typeof modelValue === 'string' ? modelValue : '';
   const toolCount = body.length('tools');
   const thinking = thinkingEnabled(body);
 
-  // Deep fields are read only when the raw text says they can match.
   if (claudeCode && body.contains(CLAUDE_CODE_COMPACTION_PREFIX) && lastUserTexts(body).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
     return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
   }
   if (headers['x-claude-code-agent-id'] !== undefined) return decided('agent.subagent', 'header x-claude-code-agent-id');
-  if (claudeCode && body.serialized('system')?.includes('cc_is_subagent=true') && firstSystemText(body).includes('cc_is_subagent=true')) {
-    return decided('agent.subagent', 'first system block cc_is_subagent=true');
+  if (claudeCode && body.fieldContains('system', SUBAGENT_MARK) && firstSystemText(body).includes(SUBAGENT_MARK)) {
+    return decided('agent.subagent', `first system block ${SUBAGENT_MARK}`);
   }
   if (claudeCode && toolCount === 0 && !thinking) {
     if (jsonSchemaFormat(body)) {
@@ -92,17 +93,25 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
     }
     if (SMALL_MODEL_PATTERN.test(model)) return decided('agent.background', `small model ${model} without tools or thinking`);
   }
-  const longContextBeta = betaTokens(headers).find((token) => token.startsWith(LONG_CONTEXT_BETA_PREFIX));
+  const longContextBeta = longContextBetaOf(headers);
   if (longContextBeta) return decided('agent.longContext', `header anthropic-beta ${longContextBeta} ([1m] model)`);
   if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
   if (toolCount >= MAIN_LOOP_MIN_TOOLS) {
-    // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones); enough for the reason.
-    const cached = ['system', 'tools'].some((key) => {
-      const serialized = body.serialized(key);
-      return serialized !== undefined && bytesInclude(serialized, '"cache_control"');
-    });
-    const extras = [thinking ? 'thinking' : '', cached ? 'cache_control' : ''].filter(Boolean);
-    return decided('agent.main', `${toolCount} tools${extras.length ? `, ${extras.join(', ')}` : ''} (main loop)`);
+    // The reason is spelt out when read (after the request has left): only it needs the cache_control search.
+    let reason: string | undefined;
+    return {
+      kind: 'agent.main',
+      client,
+      get reason() {
+        if (reason === undefined) {
+          // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones).
+          const cached = body.fieldContains('system', '"cache_control"') || body.fieldContains('tools', '"cache_control"');
+          const extras = thinking ? (cached ? ', thinking, cache_control' : ', thinking') : cached ? ', cache_control' : '';
+          reason = `${toolCount} tools${extras} (main loop) → agent.main`;
+        }
+        return reason;
+      },
+    };
   }
   if (thinking) return decided('agent.thinking', 'thinking enabled outside the main loop');
   return decided('agent.main', 'no agent signal (default)');
@@ -114,7 +123,8 @@ interface CodexTurnMetadata {
 }
 
 /** Codex (0.169): `x-codex-turn-metadata` says what the request is for; `x-openai-subagent` marks helper threads. */
-function classifyCodex(headers: RequestHeaders, body: BodyView): Decided {
+function classifyCodex(headers: RequestHeaders, body: BodyView): Classification {
+  const decided = (kind: AgentTaskKind, signal: string): Classification => ({ kind, client: 'codex', reason: `${signal} → ${kind}` });
   const metadata = parseTurnMetadata(headerValue(headers, 'x-codex-turn-metadata'));
   const requestKind = typeof metadata?.request_kind === 'string' ? metadata.request_kind : undefined;
   const threadSource = typeof metadata?.thread_source === 'string' ? metadata.thread_source : undefined;
@@ -156,10 +166,18 @@ function jsonSchemaFormat(body: BodyView): boolean {
   return format?.type === 'json_schema';
 }
 
-function betaTokens(headers: RequestHeaders): string[] {
+/** The context-1m-… flag in anthropic-beta (a comma-separated list, possibly repeated), if any. */
+function longContextBetaOf(headers: RequestHeaders): string | undefined {
   const raw = headers['anthropic-beta'];
-  const values = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  return values.flatMap((value) => value.split(',')).map((token) => token.trim()).filter(Boolean);
+  if (raw === undefined) return undefined;
+  const value = Array.isArray(raw) ? raw.join(',') : raw;
+  for (let at = value.indexOf(LONG_CONTEXT_BETA_PREFIX); at >= 0; at = value.indexOf(LONG_CONTEXT_BETA_PREFIX, at + 1)) {
+    const before = at === 0 ? ',' : value[at - 1];
+    if (before !== ',' && before !== ' ' && before !== '\t') continue; // only a flag that starts there
+    const end = value.indexOf(',', at);
+    return value.slice(at, end < 0 ? undefined : end).trim();
+  }
+  return undefined;
 }
 
 function firstSystemText(body: BodyView): string {

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLocalEndpoint } from '../router/config';
 import { classify } from './classify';
-import { canTranslateWith } from './codecs';
 import { countInputTokens, quickInputEstimate } from './estimate';
 import { passThroughRequest, requestedMaxOutputTokens } from './exchange';
 import type { RawBody } from './requestBody';
@@ -30,7 +29,7 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
       estInputTokens: estimate.budgetTokens,
       contextInputTokens: estimate.contextTokens,
       requestedMaxOutputTokens: requestedMaxOutputTokens('anthropic', body),
-      canTranslate: canTranslateWith(runtime.codecs),
+      canTranslate: runtime.canTranslate,
     },
     config,
     { totals: runtime.ledger.totals(), unavailableEndpointIds: runtime.health.coolingDown() },
@@ -45,17 +44,16 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
   if (!apiKey && !isLocalEndpoint(plan.endpoint)) return answerEstimate();
 
   const outgoing = passThroughRequest({ request, body, plan, apiKey, countTokens: true });
-  const upstream = runtime.upstream.open(outgoing.url, outgoing.headers, plan.endpoint.timeoutMs ?? config.requestTimeoutMs);
-  upstream.on('error', answerEstimate);
-  upstream.on('response', (upstreamResponse) => {
-    const chunks: Buffer[] = [];
-    upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
-    upstreamResponse.once('end', () => {
-      if ((upstreamResponse.statusCode ?? 500) >= 400) return answerEstimate();
+  const chunks: Buffer[] = [];
+  let status = 0;
+  const bytes = outgoing.chunks.length === 1 ? outgoing.chunks[0] : Buffer.concat(outgoing.chunks);
+  runtime.upstream.send(outgoing.url, outgoing.headers, bytes, plan.endpoint.timeoutMs ?? config.requestTimeoutMs, {
+    onResponse: (head) => (status = head.status),
+    onData: (chunk) => chunks.push(chunk) > 0,
+    onEnd: () => {
+      if (status >= 400) return answerEstimate();
       if (!response.headersSent && !response.destroyed) response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-count': 'upstream' }).end(Buffer.concat(chunks));
-    });
-    upstreamResponse.once('error', answerEstimate);
+    },
+    onError: answerEstimate,
   });
-  for (const chunk of outgoing.chunks.slice(0, -1)) upstream.write(chunk);
-  upstream.end(outgoing.chunks.at(-1));
 }

@@ -6,14 +6,13 @@ import { describeViolation, findCapViolation } from '../router/budget';
 import { endpointBaseUrl, isLocalEndpoint, type TierwiseConfig } from '../router/config';
 import type { SpendTotals } from '../router/ledger/records';
 import { asRecord, classify } from './classify';
-import { canTranslateWith } from './codecs';
 import { GatewayError } from './errors';
-import { quickInputEstimate } from './estimate';
+import { quickInputEstimate, type QuickEstimate } from './estimate';
 import { withModel } from './jsonSpans';
 import { DEFAULT_ANTHROPIC_VERSION, upstreamAuthHeaders, upstreamUrl, type IngressProtocol } from './protocols';
 import { relay, type OutgoingRequest } from './relay';
 import type { BodyView, RawBody } from './requestBody';
-import { planRoute, type PlanInput, type RoutedPlan } from './route';
+import { capsConfigured, planRoute, type PlanInput, type RoutedPlan } from './route';
 import { sendGatewayError, type ExchangeState, type GatewayRuntime } from './runtime';
 import { ATTRIBUTION_BLOCK_PREFIX, prefixDigest, prefixSessionKey, sessionIdentity, streamOf, type PrefixDigest } from './sessions';
 import { forwardedRequestHeaders } from './upstream';
@@ -33,11 +32,6 @@ function totalsForPlanning(runtime: GatewayRuntime, config: TierwiseConfig): Spe
   return runtime.planningCache.uncappedTotals;
 }
 
-/** Whether any cap is set (null or absent means none). */
-export function capsConfigured(budgets: TierwiseConfig['budgets']): boolean {
-  const isCap = (value: number | null | undefined) => typeof value === 'number';
-  return isCap(budgets.dailyUsd) || isCap(budgets.monthlyUsd) || isCap(budgets.perRequestUsd) || Object.values(budgets.perTierDailyUsd ?? {}).some(isCap);
-}
 
 export function requestedMaxOutputTokens(ingress: IngressProtocol, body: BodyView): number | undefined {
   const value = ingress === 'anthropic' ? body.get('max_tokens') : ingress === 'openaiChat' ? (body.get('max_completion_tokens') ?? body.get('max_tokens')) : body.get('max_output_tokens');
@@ -70,17 +64,23 @@ export async function runChatExchange(
     sessionKey = prefixSessionKey(prefix).key;
   }
   const stream = streamOf(classification.kind, headers);
-  const estimate = quickInputEstimate(ingress, body.raw.length, body);
-  const estInputTokens = estimate.budgetTokens;
+  // Estimated when first read: routing reads it only for context windows and caps; otherwise the decision record
+  // does, after the request has left.
+  let estimate: QuickEstimate | undefined;
+  const estimated = () => (estimate ??= quickInputEstimate(ingress, body.raw.length, body));
   const planInput: PlanInput = {
     kind: classification.kind,
     ingress,
     clientModel,
-    estInputTokens,
-    contextInputTokens: estimate.contextTokens,
+    get estInputTokens() {
+      return estimated().budgetTokens;
+    },
+    get contextInputTokens() {
+      return estimated().contextTokens;
+    },
     requestedMaxOutputTokens: requestedMaxOutputTokens(ingress, body),
     stickyEndpointId: stream ? runtime.sessions.stickyEndpoint(sessionKey, stream) : undefined,
-    canTranslate: canTranslateWith(runtime.codecs),
+    canTranslate: runtime.canTranslate,
   };
   const requestId = randomUUID();
   const who = `${classification.kind} [${classification.client}]`;
@@ -103,7 +103,7 @@ export async function runChatExchange(
     }
     const routed: RoutedPlan = plan;
     // A reservation holds spend against caps: a free call, or a config with no cap at all, has nothing to hold it against.
-    if (routed.worstCaseUsd <= 0 || !capsConfigured(config.budgets)) break;
+    if (!capsConfigured(config.budgets) || routed.worstCaseUsd <= 0) break;
     const reserved = await runtime.ledger.reserve({ requestId, tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
       findCapViolation(fresh, config.budgets, routed.tier, routed.worstCaseUsd),
     );
@@ -125,7 +125,9 @@ export async function runChatExchange(
     classification,
     plan,
     reservationId,
-    estInputTokens,
+    get estInputTokens() {
+      return estimated().budgetTokens;
+    },
     startedAt: runtime.now(),
     sessionKey,
     stream,

@@ -5,7 +5,7 @@ import type { KeyResolver } from '../providers/types';
 import type { TierwiseConfig } from '../router/config';
 import { EndpointHealth } from '../router/endpointHealth';
 import type { RouterLedger } from '../router/router';
-import type { CodecLookup } from './codecs';
+import { canTranslateWith, type CodecLookup } from './codecs';
 import { runCountTokens } from './countTokens';
 import { GatewayError } from './errors';
 import { runChatExchange } from './exchange';
@@ -17,6 +17,7 @@ import { RawBody } from './requestBody';
 import { sendGatewayError, type GatewayRuntime, type InflightExchange } from './runtime';
 import { GatewayAccess } from './security';
 import { SessionTracker, type SessionSummary } from './sessions';
+import { SettlementBatch } from './settlement';
 import { codecFor } from './translate';
 import { UpstreamConnections } from './upstream';
 
@@ -93,6 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const access = new GatewayAccess(options.tokenValue);
   const debugLogPrompts = options.debugLogPrompts;
   const now = options.now ?? Date.now;
+  const codecs = options.codecs ?? codecFor;
   const runtime: GatewayRuntime = {
     config: options.config,
     ledger: options.ledger,
@@ -100,10 +102,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     sessions: new SessionTracker({ now }),
     health: new EndpointHealth(() => options.config().fallback, now),
     upstream: new UpstreamConnections(),
-    codecs: options.codecs ?? codecFor,
+    codecs,
+    canTranslate: canTranslateWith(codecs),
     log: options.log ?? (() => {}),
     debugLogPrompts: typeof debugLogPrompts === 'function' ? debugLogPrompts : () => debugLogPrompts === true,
     now,
+    settlements: new SettlementBatch(() => runtime),
     inflight: new Set<InflightExchange>(),
     planningCache: {},
     version,
@@ -181,6 +185,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       clearTimeout(timer);
       for (const exchange of [...runtime.inflight]) exchange.abort('the gateway is shutting down');
       await Promise.race([everything(), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+      // Whatever finished in the last moments is written now rather than when its batch would have been due.
+      runtime.settlements.flush();
       server.closeAllConnections();
       runtime.upstream.destroy();
     })());
@@ -212,24 +218,40 @@ function tooLarge(maxBodyBytes: number): GatewayError {
   return new GatewayError('tooLarge', `Tierwise gateway: the request body is larger than ${Math.round(maxBodyBytes / (1024 * 1024))} MiB.`);
 }
 
-/** The whole body, or why not: more than `limit` bytes, or the client went away. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'tooLarge' | 'aborted'> {
+type BodyOutcome = Buffer | 'tooLarge' | 'aborted';
+
+/**
+ * The whole body, or why not: more than `limit` bytes, or the client went away. An agent turn on loopback mostly
+ * arrives with its headers in one read, and the request handler runs while Node is still parsing that read: a
+ * microtask later the body is complete and buffered, and one read() takes it, cheaper than switching the stream to
+ * flowing mode and waiting for 'end' (two more ticks). A body still arriving is collected chunk by chunk.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<BodyOutcome> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.off('data', onData);
-        return resolve('tooLarge');
+    queueMicrotask(() => {
+      // By now the parser has buffered what that read held; Content-Length says whether it is all of the body.
+      const declared = Number(request.headers['content-length']);
+      if (declared > 0 && declared <= limit && request.readableLength === declared && request.readableFlowing === null && !request.destroyed) {
+        return resolve(request.read(declared) as Buffer);
       }
-      chunks.push(chunk);
-    };
-    request.on('data', onData);
-    request.once('end', () => resolve(size > limit ? 'tooLarge' : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    request.once('close', () => {
-      if (!request.complete) resolve('aborted');
+      collectBody(request, limit, resolve, [], 0);
     });
-    request.once('error', () => resolve('aborted'));
   });
+}
+
+function collectBody(request: IncomingMessage, limit: number, resolve: (outcome: BodyOutcome) => void, chunks: Buffer[], size: number): void {
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      request.off('data', onData);
+      return resolve('tooLarge');
+    }
+    chunks.push(chunk);
+  };
+  request.on('data', onData);
+  request.once('end', () => resolve(size > limit ? 'tooLarge' : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+  request.once('close', () => {
+    if (!request.complete) resolve('aborted');
+  });
+  request.once('error', () => resolve('aborted'));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { apiKeyEnvName, describeEndpoint } from '../providers/errors';
 import type { Usage } from '../providers/types';
@@ -8,13 +8,15 @@ import { asRecord } from './classify';
 import { GatewayError } from './errors';
 import type { IngressProtocol } from './protocols';
 import { sendGatewayError, type ExchangeState, type GatewayRuntime, type InflightExchange, type Settlement } from './runtime';
-import { announce, settle } from './settlement';
+import { announce } from './settlement';
 import { streamMetaFor, type IREvent, type IRRequest } from './translate';
-import { forwardedResponseHeaders, UpstreamTimeoutError } from './upstream';
+import { forwardedResponseHeaders, UpstreamTimeoutError, type UpstreamHandler } from './upstream';
 import { UsageTap, type TapOutcome } from './usageTap';
 
 /** Upstream error bodies kept to translate them into the client's format. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Relayed bytes the usage tap lets gather before it reads them. */
+const TAP_BATCH_BYTES = 64 * 1024;
 
 export interface OutgoingRequest {
   url: URL;
@@ -34,137 +36,168 @@ export function relay(
 ): Promise<void> {
   const { plan, ingress } = state;
   const timeoutMs = plan.endpoint.timeoutMs ?? state.config.requestTimeoutMs;
-  const upstream = runtime.upstream.open(outgoing.url, outgoing.headers, timeoutMs);
-  // The model can be the client's own string: anything outside printable ASCII would make the header invalid.
-  const model = plan.endpoint.model.replace(/[^\x20-\x7e]/g, '?');
-  const routeHeader = `${state.classification.kind}; tier=${plan.tier}; model=${model}${plan.downgrade ? `; downgraded-from=${plan.downgrade.from}` : ''}`;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const finish = (settlement: Settlement) => {
+  const finish: Finish = (settlement, status) => {
     if (state.finished) return;
     state.finished = true;
-    // Node writes the last bytes on the next tick: the ledger work waits until they are on their way.
-    setImmediate(() => {
-      try {
-        settle(runtime, state, settlement);
-      } catch (error) {
-        // The ledger refused the write (disk full, folder gone): the answer was delivered; say what was not recorded.
-        runtime.log(`could not record ${state.classification.kind} on ${plan.endpoint.model} in the ledger: ${(error as Error).message}`);
-      } finally {
+    runtime.settlements.add({
+      state,
+      settlement,
+      status,
+      done: () => {
         runtime.inflight.delete(inflight);
         resolveDone();
-      }
+      },
     });
   };
-  const inflight: InflightExchange = {
-    done,
-    abort: (reason) => {
-      state.abortReason = reason;
-      upstream.destroy(new Error(reason));
-      if (!response.headersSent) sendGatewayError(response, ingress, new GatewayError('shuttingDown', `Tierwise gateway: ${reason}`));
-      else response.destroy();
-    },
-  };
-  runtime.inflight.add(inflight);
 
-  let upstreamAnswered = false;
+  /** Where the answer goes once its status is known; undefined until then. */
+  let sink: AnswerSink | undefined;
   let clientGone = false;
-  upstream.on('error', (error) => {
-    if (state.finished) return;
-    if (clientGone) {
-      return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: 'client closed the connection before the answer', errorKind: 'cancelled' });
-    }
-    const timedOut = error instanceof UpstreamTimeoutError;
-    if (!upstreamAnswered || !response.headersSent) {
+  const handler: UpstreamHandler = {
+    onResponse: ({ status, headers }) => {
+      // A refused key is Tierwise's, not the client's login: passed on as is, Claude Code would retry and say /login.
+      const keyRefused = status === 401 || status === 403;
+      const context: SinkContext = { runtime, state, response, status, headers, finish, resume: () => call.resume(), abort: (reason) => call.abort(reason) };
+      if (status >= 400 && (!plan.passThrough || keyRefused)) sink = upstreamErrorSink(context);
+      else if (plan.passThrough || status >= 400) sink = passThroughSink(context, routeHeaderOf(state));
+      else sink = translatedSink(context, routeHeaderOf(state), outgoing.ir!);
+    },
+    onData: (chunk) => sink!.data(chunk),
+    onEnd: () => sink!.end(),
+    onError: (error) => {
+      if (state.finished) return;
+      if (sink) return sink.cut(clientGone ? 'client' : 'upstream', error);
+      if (clientGone) {
+        return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: 'client closed the connection before the answer', errorKind: 'cancelled' });
+      }
+      const timedOut = error instanceof UpstreamTimeoutError;
       runtime.health.recordFailure(endpointId(plan.endpoint));
       sendGatewayError(
         response,
         ingress,
         new GatewayError(timedOut ? 'upstreamTimeout' : 'upstreamUnreachable', `Tierwise: ${describeEndpoint(plan.endpoint)} ${timedOut ? 'timed out' : 'could not be reached'}: ${error.message}`),
       );
-      return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: error.message, errorKind: timedOut ? 'timeout' : 'network' });
-    }
-    // Mid-stream: the client sees the connection drop (and retries); what streamed so far is settled.
-    response.destroy();
-  });
+      finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: error.message, errorKind: timedOut ? 'timeout' : 'network' });
+    },
+  };
+  const body = outgoing.chunks.length === 1 ? outgoing.chunks[0] : Buffer.concat(outgoing.chunks);
+  const call = runtime.upstream.send(outgoing.url, outgoing.headers, body, timeoutMs, handler);
+
+  const inflight: InflightExchange = {
+    done,
+    abort: (reason) => {
+      state.abortReason = reason;
+      call.abort(new Error(reason));
+      if (!response.headersSent) sendGatewayError(response, ingress, new GatewayError('shuttingDown', `Tierwise gateway: ${reason}`));
+      else response.destroy();
+    },
+  };
+  runtime.inflight.add(inflight);
 
   // The client went away before the answer was complete: stop the upstream (it bills only what it generated).
   response.once('close', () => {
     if (response.writableFinished || state.finished) return;
     clientGone = true;
-    upstream.destroy(new Error('client closed the connection'));
+    call.abort(new Error('client closed the connection'));
   });
 
-  upstream.on('response', (upstreamResponse) => {
-    upstreamAnswered = true;
-    const status = upstreamResponse.statusCode ?? 502;
-    // A refused key is Tierwise's, not the client's login: passed on as is, Claude Code would retry and say /login.
-    const keyRefused = status === 401 || status === 403;
-    if (status >= 400 && (!plan.passThrough || keyRefused)) return relayUpstreamError(runtime, state, upstreamResponse, response, status, finish);
-    if (plan.passThrough || status >= 400) return relayPassThrough(state, upstreamResponse, response, status, routeHeader, finish);
-    return relayTranslated(runtime, state, upstreamResponse, response, routeHeader, outgoing.ir!, finish);
-  });
-
-  for (const chunk of outgoing.chunks.slice(0, -1)) upstream.write(chunk);
-  upstream.end(outgoing.chunks.at(-1));
-  // The request is written on the next tick; the decision's log line waits until it has left.
+  // The request is on its way; the decision's log line is written while the upstream works.
   setImmediate(() => announce(runtime, state));
   return done;
 }
 
-type Finish = (settlement: Settlement) => void;
+/** The x-tierwise-route header: kind, tier and model (anything outside printable ASCII would make it invalid). */
+function routeHeaderOf(state: ExchangeState): string {
+  const { plan } = state;
+  const model = plan.endpoint.model.replace(/[^\x20-\x7e]/g, '?');
+  return `${state.classification.kind}; tier=${plan.tier}; model=${model}${plan.downgrade ? `; downgraded-from=${plan.downgrade.from}` : ''}`;
+}
 
-function relayPassThrough(
-  state: ExchangeState,
-  upstreamResponse: IncomingMessage,
-  response: ServerResponse,
-  status: number,
-  routeHeader: string,
-  finish: Finish,
-): void {
-  const streaming = (upstreamResponse.headers['content-type'] ?? '').includes('event-stream') || (upstreamResponse.headers['content-type'] ?? '').includes('ndjson');
-  const tap = new UsageTap(state.plan.upstreamProtocol, streaming);
-  const headers = forwardedResponseHeaders(upstreamResponse.headers, true);
+/** Ends the exchange: its settlement (or how to work it out, with the status for endpoint health) is queued. */
+type Finish = (settlement: Settlement | (() => Settlement), status?: number) => void;
+
+interface SinkContext {
+  runtime: GatewayRuntime;
+  state: ExchangeState;
+  response: ServerResponse;
+  status: number;
+  headers: IncomingHttpHeaders;
+  finish: Finish;
+  /** Reads on from the upstream after the client drained. */
+  resume: () => void;
+  /** Stops the upstream (its onError is then ignored: the exchange has finished). */
+  abort: (reason: Error) => void;
+}
+
+/** One way of relaying an answer: pass-through, translated, or an upstream error in the client's format. */
+interface AnswerSink {
+  /** A body chunk; false while the client is not keeping up. */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  /** The answer stopped early: the client went away, or the upstream failed (closed, timed out) mid-answer. */
+  cut(by: 'client' | 'upstream', error: Error): void;
+}
+
+/** Writes to the client; false (and a resume once drained) when its buffer is full. */
+function writeOrWait(context: SinkContext, data: Buffer | string): boolean {
+  if (context.response.write(data)) return true;
+  context.response.once('drain', context.resume);
+  return false;
+}
+
+/** Why an answer stopped early, for the call record. */
+function cutDetail(by: 'client' | 'upstream', error: Error): string {
+  if (by === 'client') return 'client closed the stream';
+  return error instanceof UpstreamTimeoutError ? `upstream stalled mid-answer: ${error.message}` : 'upstream closed the stream early';
+}
+
+function passThroughSink(context: SinkContext, routeHeader: string): AnswerSink {
+  const { state, response, status, finish } = context;
+  const contentType = String(context.headers['content-type'] ?? '');
+  const tap = new UsageTap(state.plan.upstreamProtocol, contentType.includes('event-stream') || contentType.includes('ndjson'));
+  const headers = forwardedResponseHeaders(context.headers, true);
   headers['x-tierwise-route'] = routeHeader;
   // The headers go out with the first chunk: one write instead of two (the upstream sends both together anyway).
   response.writeHead(status, headers);
   const errorBody: Buffer[] = [];
-  // The tap reads chunks after they are relayed (in one batch per turn of the event loop), never before.
-  const untapped: Buffer[] = [];
+  // The tap reads what was relayed later, in batches (once TAP_BATCH_BYTES have gathered, and at the end), so a
+  // stream of small events costs the relay an array push per event rather than a parse.
+  let untapped: Buffer[] = [];
+  let untappedBytes = 0;
   const drainTap = () => {
-    for (const chunk of untapped.splice(0)) tap.push(chunk);
+    const batch = untapped;
+    untapped = [];
+    untappedBytes = 0;
+    for (const chunk of batch) tap.push(chunk);
   };
-  upstreamResponse.on('data', (chunk: Buffer) => {
-    if (!response.write(chunk)) {
-      upstreamResponse.pause();
-      response.once('drain', () => upstreamResponse.resume());
-    }
-    if (untapped.push(chunk) === 1) setImmediate(drainTap);
-    if (status >= 400 && errorBody.length < 64) errorBody.push(chunk);
-  });
-  upstreamResponse.once('end', () => {
-    response.end();
-    setImmediate(() => {
-      drainTap();
-      const outcome = tap.finish();
-      if (status >= 400) {
+  return {
+    data(chunk) {
+      const written = writeOrWait(context, chunk);
+      untapped.push(chunk);
+      if ((untappedBytes += chunk.length) >= TAP_BATCH_BYTES && untappedBytes - chunk.length < TAP_BATCH_BYTES) setImmediate(drainTap);
+      if (status >= 400 && errorBody.length < 64) errorBody.push(chunk);
+      return written;
+    },
+    end() {
+      response.end();
+      // What the tap has not read yet is read with the batch, after the answer is out.
+      finish(() => {
+        drainTap();
+        const outcome = tap.finish();
+        if (status < 400) return fromTap(outcome, status);
         const message = upstreamErrorMessage(Buffer.concat(errorBody).toString('utf8'));
-        return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: `http${status}`, detail: `${status}: ${message}` });
-      }
-      finish(fromTap(outcome, status));
-    });
-  });
-  upstreamResponse.once('close', () => {
-    if (upstreamResponse.complete || state.finished) return;
-    response.destroy();
-    drainTap();
-    finish({ ...fromTap(tap.finish(), status), outcome: 'error', errorKind: 'network', detail: 'upstream closed the stream early' });
-  });
-  response.once('close', () => {
-    if (response.writableFinished || state.finished) return;
-    drainTap();
-    finish({ ...fromTap(tap.finish(), status), outcome: 'error', errorKind: 'cancelled', detail: 'client closed the stream' });
-  });
+        return { usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: `http${status}`, detail: `${status}: ${message}` };
+      }, status);
+    },
+    cut(by, error) {
+      // Mid-stream: the client sees the connection drop (and retries); what streamed so far is settled.
+      if (by === 'upstream') response.destroy();
+      drainTap();
+      finish({ ...fromTap(tap.finish(), status), outcome: 'error', errorKind: by === 'client' ? 'cancelled' : 'network', detail: cutDetail(by, error) });
+    },
+  };
 }
 
 function fromTap(outcome: TapOutcome, status: number): Settlement {
@@ -183,53 +216,44 @@ function fromTap(outcome: TapOutcome, status: number): Settlement {
  * The upstream's error in the client's format: for translated calls, and for a key the upstream refused (then a
  * 400 that names the key, since the client's own token for the gateway was fine).
  */
-function relayUpstreamError(
-  runtime: GatewayRuntime,
-  state: ExchangeState,
-  upstreamResponse: IncomingMessage,
-  response: ServerResponse,
-  status: number,
-  finish: Finish,
-): void {
+function upstreamErrorSink(context: SinkContext): AnswerSink {
+  const { runtime, state, response, status, finish } = context;
   const chunks: Buffer[] = [];
   let kept = 0;
-  upstreamResponse.on('data', (chunk: Buffer) => {
-    if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
-    kept += chunk.length;
-  });
-  upstreamResponse.once('end', () => {
-    const keyRefused = status === 401 || status === 403;
-    const upstreamMessage = upstreamErrorMessage(Buffer.concat(chunks).toString('utf8'));
-    const message = keyRefused
-      ? `${describeEndpoint(state.plan.endpoint)} refused Tierwise's key (${status}: ${upstreamMessage}); check ${apiKeyEnvName(state.plan.endpoint) ?? 'the key'} where Tierwise reads it.`
-      : `${describeEndpoint(state.plan.endpoint)} answered ${status}: ${upstreamMessage}`;
-    const retryAfter = Number(upstreamResponse.headers['retry-after']);
-    const codec = runtime.codecs(state.ingress);
-    const kind = status === 429 ? 'rateLimit' : status === 529 || status === 503 ? 'overloaded' : 'upstream';
-    if (codec) {
-      const encoded = codec.encodeError(status, message, kind, Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {});
-      if (!response.headersSent) response.writeHead(encoded.status, encoded.headers).end(JSON.stringify(encoded.body));
-    } else {
-      sendGatewayError(response, state.ingress, new GatewayError(keyRefused ? 'missingKey' : 'upstreamUnreachable', message, keyRefused ? {} : { status }));
-    }
-    finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: `http${status}`, detail: message });
-  });
-  upstreamResponse.once('close', () => {
-    if (upstreamResponse.complete || state.finished) return;
-    sendGatewayError(response, state.ingress, new GatewayError('upstreamUnreachable', `Tierwise: ${describeEndpoint(state.plan.endpoint)} closed the connection while answering ${status}`));
-    finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: 'network', detail: 'upstream closed early' });
-  });
+  return {
+    data(chunk) {
+      if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+      kept += chunk.length;
+      return true;
+    },
+    end() {
+      const keyRefused = status === 401 || status === 403;
+      const upstreamMessage = upstreamErrorMessage(Buffer.concat(chunks).toString('utf8'));
+      const message = keyRefused
+        ? `${describeEndpoint(state.plan.endpoint)} refused Tierwise's key (${status}: ${upstreamMessage}); check ${apiKeyEnvName(state.plan.endpoint) ?? 'the key'} where Tierwise reads it.`
+        : `${describeEndpoint(state.plan.endpoint)} answered ${status}: ${upstreamMessage}`;
+      const retryAfter = Number(context.headers['retry-after']);
+      const codec = runtime.codecs(state.ingress);
+      const kind = status === 429 ? 'rateLimit' : status === 529 || status === 503 ? 'overloaded' : 'upstream';
+      if (codec) {
+        const encoded = codec.encodeError(status, message, kind, Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {});
+        if (!response.headersSent) response.writeHead(encoded.status, encoded.headers).end(JSON.stringify(encoded.body));
+      } else {
+        sendGatewayError(response, state.ingress, new GatewayError(keyRefused ? 'missingKey' : 'upstreamUnreachable', message, keyRefused ? {} : { status }));
+      }
+      finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: `http${status}`, detail: message });
+    },
+    cut(by, error) {
+      if (by === 'upstream') {
+        sendGatewayError(response, state.ingress, new GatewayError('upstreamUnreachable', `Tierwise: ${describeEndpoint(state.plan.endpoint)} closed the connection while answering ${status}`));
+      }
+      finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', status, errorKind: by === 'client' ? 'cancelled' : 'network', detail: cutDetail(by, error) });
+    },
+  };
 }
 
-function relayTranslated(
-  runtime: GatewayRuntime,
-  state: ExchangeState,
-  upstreamResponse: IncomingMessage,
-  response: ServerResponse,
-  routeHeader: string,
-  ir: IRRequest,
-  finish: Finish,
-): void {
+function translatedSink(context: SinkContext, routeHeader: string, ir: IRRequest): AnswerSink {
+  const { runtime, state, response, finish } = context;
   const { plan, ingress } = state;
   const source = runtime.codecs(ingress)!;
   const target = runtime.codecs(plan.upstreamProtocol)!;
@@ -253,71 +277,76 @@ function relayTranslated(
     status: 200,
     ...((aborted || streamError || !stopped) && { detail: aborted ?? streamError ?? 'stream ended without its final event', errorKind: aborted ? 'cancelled' : 'stream' }),
   });
-  response.once('close', () => {
-    if (!response.writableFinished) finish(settlement('client closed the stream'));
-  });
-  upstreamResponse.once('close', () => {
-    if (upstreamResponse.complete || state.finished) return;
-    response.destroy();
-    finish(settlement('upstream closed the stream early'));
-  });
+  const cut = (by: 'client' | 'upstream', error: Error) => {
+    if (by === 'upstream') response.destroy();
+    finish(settlement(cutDetail(by, error)));
+  };
 
   if (!ir.stream) {
     const chunks: Buffer[] = [];
-    upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
-    upstreamResponse.once('end', () => {
-      try {
-        const answer = target.parseResponse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        usage = answer.usageReported === false ? undefined : answer.usage;
-        stopped = true;
-        const encoded = JSON.stringify(source.encodeResponse(answer, meta));
-        response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-route': routeHeader }).end(encoded);
-        finish(settlement());
-      } catch (error) {
-        sendGatewayError(response, ingress, new GatewayError('upstreamUnreachable', `Tierwise could not read ${plan.endpoint.model}'s answer: ${(error as Error).message}`));
-        finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', errorKind: 'badResponse', detail: (error as Error).message });
-      }
-    });
-    return;
+    return {
+      data(chunk) {
+        chunks.push(chunk);
+        return true;
+      },
+      end() {
+        try {
+          const answer = target.parseResponse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          usage = answer.usageReported === false ? undefined : answer.usage;
+          stopped = true;
+          const encoded = JSON.stringify(source.encodeResponse(answer, meta));
+          response.writeHead(200, { 'content-type': 'application/json', 'x-tierwise-route': routeHeader }).end(encoded);
+          finish(settlement());
+        } catch (error) {
+          sendGatewayError(response, ingress, new GatewayError('upstreamUnreachable', `Tierwise could not read ${plan.endpoint.model}'s answer: ${(error as Error).message}`));
+          finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', errorKind: 'badResponse', detail: (error as Error).message });
+        }
+      },
+      cut,
+    };
   }
 
   const decoder = target.createStreamDecoder();
   const encoder = source.createStreamEncoder(meta);
   const text = new StringDecoder('utf8');
   response.writeHead(200, { 'content-type': source.streamContentType, 'cache-control': 'no-cache', 'x-tierwise-route': routeHeader });
-  const write = (events: IREvent[]) => {
+  let failed = false;
+  const write = (events: IREvent[]): boolean => {
     let out = '';
     for (const event of events) {
       observe(event);
       out += encoder.encode(event);
     }
-    if (out && !response.write(out)) {
-      upstreamResponse.pause();
-      response.once('drain', () => upstreamResponse.resume());
-    }
+    return out ? writeOrWait(context, out) : true;
   };
-  upstreamResponse.on('data', (chunk: Buffer) => {
-    try {
-      write(decoder.push(text.write(chunk)));
-    } catch (error) {
-      streamError = (error as Error).message;
-      write([{ type: 'error', errorType: 'api_error', message: `Tierwise could not translate ${plan.endpoint.model}'s stream: ${streamError}` }]);
-      upstreamResponse.destroy();
+  return {
+    data(chunk) {
+      if (failed) return true;
+      try {
+        return write(decoder.push(text.write(chunk)));
+      } catch (error) {
+        failed = true;
+        streamError = (error as Error).message;
+        write([{ type: 'error', errorType: 'api_error', message: `Tierwise could not translate ${plan.endpoint.model}'s stream: ${streamError}` }]);
+        response.end(encoder.end());
+        finish(settlement());
+        context.abort(new Error(`untranslatable stream: ${streamError}`));
+        return true;
+      }
+    },
+    end() {
+      if (state.finished) return;
+      try {
+        write(decoder.push(text.end()));
+        write(decoder.end());
+      } catch (error) {
+        streamError = (error as Error).message;
+      }
       response.end(encoder.end());
       finish(settlement());
-    }
-  });
-  upstreamResponse.once('end', () => {
-    if (state.finished) return;
-    try {
-      write(decoder.push(text.end()));
-      write(decoder.end());
-    } catch (error) {
-      streamError = (error as Error).message;
-    }
-    response.end(encoder.end());
-    finish(settlement());
-  });
+    },
+    cut,
+  };
 }
 
 function upstreamErrorMessage(text: string): string {

@@ -15,6 +15,8 @@ export interface BodyView {
   element(key: string, index: number): unknown;
   /** Whether the serialised body contains `text` (a cheap test before parsing deep fields). */
   contains(text: string): boolean;
+  /** Whether the serialised form of the top-level field `key` contains `text` (false when absent). */
+  fieldContains(key: string, text: string): boolean;
   /** A top-level field's serialised form, for digests (raw bytes as sent, or JSON.stringify of a parsed value). */
   serialized(key: string): string | Buffer | undefined;
   /** The serialised form of one element of a top-level array. */
@@ -30,11 +32,14 @@ const QUOTE = 0x22;
  * makes a plain search stop at every string; searching from the second character and checking the quote before is
  * several times quicker (~1 µs instead of ~6 µs on a 16 KB body).
  */
-export function bytesInclude(bytes: Buffer | string, text: string): boolean {
-  if (typeof bytes === 'string' || text.length < 2 || text.charCodeAt(0) !== QUOTE) return bytes.includes(text);
+export function bytesInclude(bytes: Buffer | string, text: string, start = 0, end = bytes.length): boolean {
+  if (typeof bytes === 'string') return (start === 0 && end === bytes.length ? bytes : bytes.slice(start, end)).includes(text);
+  // Buffer.indexOf has no end bound: search a view of the range, or a field's search would run on to the body's end.
+  const range = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  if (text.length < 2 || text.charCodeAt(0) !== QUOTE) return range.includes(text);
   const rest = text.slice(1);
-  for (let at = bytes.indexOf(rest, 1); at > 0; at = bytes.indexOf(rest, at + 1)) {
-    if (bytes[at - 1] === QUOTE) return true;
+  for (let at = range.indexOf(rest, 1); at > 0; at = range.indexOf(rest, at + 1)) {
+    if (range[at - 1] === QUOTE) return true;
   }
   return false;
 }
@@ -75,6 +80,11 @@ export class RawBody implements BodyView {
 
   contains(text: string): boolean {
     return bytesInclude(this.raw, text);
+  }
+
+  fieldContains(key: string, text: string): boolean {
+    const span = this.scan.values.get(key);
+    return span !== undefined && bytesInclude(this.raw, text, span.start, span.end);
   }
 
   serialized(key: string): Buffer | undefined {
@@ -135,6 +145,10 @@ export class ParsedBody implements BodyView {
   contains(text: string): boolean {
     this.text ??= JSON.stringify(this.record);
     return this.text.includes(text);
+  }
+
+  fieldContains(key: string, text: string): boolean {
+    return this.serialized(key)?.includes(text) ?? false;
   }
 
   serialized(key: string): string | undefined {

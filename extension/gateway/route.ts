@@ -59,12 +59,15 @@ export function routeTargetFor(kind: AgentTaskKind, config: TierwiseConfig, clie
  */
 export function clientModelEndpoint(ingress: IngressProtocol, model: string, config: TierwiseConfig): { endpoint: EndpointConfig; tier: TierName } {
   const provider = INGRESS_PROVIDER[ingress];
-  const tiersFrontierFirst = [...TIER_ORDER].reverse();
-  for (const tier of tiersFrontierFirst) {
-    const match = config.tiers[tier].endpoints.find((endpoint) => endpoint.provider === provider && endpoint.model === model);
-    if (match) return { endpoint: match, tier };
+  let template: EndpointConfig | undefined;
+  for (let index = TIER_ORDER.length - 1; index >= 0; index--) {
+    const tier = TIER_ORDER[index];
+    for (const endpoint of config.tiers[tier].endpoints) {
+      if (endpoint.provider !== provider) continue;
+      if (endpoint.model === model) return { endpoint, tier };
+      template ??= endpoint;
+    }
   }
-  const template = tiersFrontierFirst.flatMap((tier) => config.tiers[tier].endpoints).find((endpoint) => endpoint.provider === provider);
   const endpoint: EndpointConfig = { provider, model };
   if (template?.baseUrl !== undefined) endpoint.baseUrl = template.baseUrl;
   if (template?.apiKeyEnv !== undefined) endpoint.apiKeyEnv = template.apiKeyEnv;
@@ -73,6 +76,10 @@ export function clientModelEndpoint(ingress: IngressProtocol, model: string, con
   return { endpoint, tier: 'frontier' };
 }
 
+/**
+ * What a plan is made from. The prompt estimates are read only when an endpoint has a context window to check or
+ * the plan is priced, so a caller may supply them as getters that estimate on first read.
+ */
 export interface PlanInput {
   kind: AgentTaskKind;
   ingress: IngressProtocol;
@@ -134,6 +141,12 @@ interface Candidate {
   clientModelRoute: boolean;
 }
 
+/** Whether any cap is set (null or absent means none). */
+export function capsConfigured(budgets: TierwiseConfig['budgets']): boolean {
+  const isCap = (value: number | null | undefined) => typeof value === 'number';
+  return isCap(budgets.dailyUsd) || isCap(budgets.monthlyUsd) || isCap(budgets.perRequestUsd) || Object.values(budgets.perTierDailyUsd ?? {}).some(isCap);
+}
+
 /** "daily cap 92%", or for the per-request cap "$1.20 > $0.50" (as the editor's decisions say it). */
 function capState(violation: CapViolation): string {
   if (violation.cap === 'perRequest') return `${capLabel(violation)} $${violation.requestUsd.toFixed(2)} > $${violation.capUsd.toFixed(2)}`;
@@ -149,6 +162,8 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
     const upstreamProtocol = upstreamProtocolFor(candidate.endpoint, input.ingress, candidate.clientModelRoute);
     const passThrough = upstreamProtocol === input.ingress;
     const maxOutputTokens = outputTokensFor(input.requestedMaxOutputTokens, candidate.endpoint, passThrough);
+    let worstCaseUsd: number | undefined;
+    let reason: string | undefined;
     return {
       kind: 'route',
       tier: candidate.tier,
@@ -157,8 +172,14 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
       passThrough,
       clientModelRoute: candidate.clientModelRoute,
       maxOutputTokens,
-      worstCaseUsd: worstCaseCostUsd(candidate.endpoint, input.estInputTokens, maxOutputTokens, config),
-      reason: why.join('; '),
+      // Priced when first read: with no cap set, only the log and the decision record read it, after the request has left.
+      get worstCaseUsd() {
+        return (worstCaseUsd ??= worstCaseCostUsd(candidate.endpoint, input.estInputTokens, maxOutputTokens, config));
+      },
+      // Joined when first read, like the price: the request does not wait for its log line.
+      get reason() {
+        return (reason ??= why.join('; '));
+      },
       sticky,
     };
   };
@@ -210,7 +231,7 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
 
   if (first.sticky) reasons.push(`session stays on ${first.pick.endpoint.model}`);
   const primary = shape(first.pick, reasons, first.sticky);
-  const violation = findCapViolation(state.totals, config.budgets, primary.tier, primary.worstCaseUsd);
+  const violation = capsConfigured(config.budgets) ? findCapViolation(state.totals, config.budgets, primary.tier, primary.worstCaseUsd) : undefined;
   if (!violation) return primary;
 
   const capText = capState(violation);
@@ -240,9 +261,10 @@ function unusableBecause(endpoint: EndpointConfig, input: PlanInput, state: Plan
   const protocol = upstreamProtocolFor(endpoint, input.ingress);
   const passThrough = protocol === input.ingress;
   if (!passThrough && !input.canTranslate(input.ingress, protocol)) return `${endpoint.model} needs ${input.ingress} → ${protocol} translation, which is not available`;
+  if (endpoint.contextWindowTokens === undefined) return undefined;
   const output = outputTokensFor(input.requestedMaxOutputTokens, endpoint, passThrough);
   const prompt = input.contextInputTokens ?? input.estInputTokens;
-  if (endpoint.contextWindowTokens !== undefined && prompt + output > endpoint.contextWindowTokens) {
+  if (prompt + output > endpoint.contextWindowTokens) {
     return `${endpoint.model} context ${endpoint.contextWindowTokens} < ~${prompt} prompt + ${output} output tokens`;
   }
   return undefined;

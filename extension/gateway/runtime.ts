@@ -12,6 +12,7 @@ import type { IngressProtocol, WireProtocol } from './protocols';
 import type { RawBody } from './requestBody';
 import type { RoutedPlan } from './route';
 import type { PrefixDigest, SessionTracker } from './sessions';
+import type { SettlementBatch } from './settlement';
 import type { ProtocolCodec } from './translate';
 import type { UpstreamConnections } from './upstream';
 
@@ -24,9 +25,13 @@ export interface GatewayRuntime {
   readonly health: EndpointHealth;
   readonly upstream: UpstreamConnections;
   readonly codecs: CodecLookup;
+  /** Whether `codecs` can translate between two protocols. */
+  readonly canTranslate: (from: IngressProtocol, to: WireProtocol) => boolean;
   readonly log: (line: string) => void;
   readonly debugLogPrompts: () => boolean;
   readonly now: () => number;
+  /** Finished exchanges waiting to be written to the ledger together. */
+  readonly settlements: SettlementBatch;
   /** Exchanges under way, for a graceful shutdown. */
   readonly inflight: Set<InflightExchange>;
   /** Totals planned with while no cap is set (see totalsForPlanning). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Usage } from '../providers/types';
 import { asRecord, headerValue, type AgentClient, type AgentTaskKind, type RequestHeaders } from './classify';
 import type { IngressProtocol } from './protocols';
@@ -79,10 +79,14 @@ function sessionFromUserId(userId: unknown): string | undefined {
 /** Serialises without cache breakpoints: they move from turn to turn without changing what is cached. */
 const withoutCacheControl = (key: string, value: unknown) => (key === 'cache_control' ? undefined : value);
 
+const PART_SEPARATOR = Buffer.from([0]);
+const ABSENT_PART = Buffer.from('-');
+
+/** One-shot hashing: a Hash object per part cost more than hashing the bytes. */
 function digestOf(parts: Array<string | Buffer | undefined>): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part ?? '-').update('\u0000');
-  return hash.digest('base64url').slice(0, 22);
+  const buffers: Buffer[] = [];
+  for (const part of parts) buffers.push(part === undefined ? ABSENT_PART : typeof part === 'string' ? Buffer.from(part, 'utf8') : part, PART_SEPARATOR);
+  return hash('sha256', Buffer.concat(buffers), 'base64url').slice(0, 22);
 }
 
 /** A message (or Responses item) without its cache breakpoints. */

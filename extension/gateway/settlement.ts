@@ -1,6 +1,6 @@
 import { ZERO_USAGE, type Usage } from '../providers/types';
 import { endpointId } from '../router/config';
-import { LEDGER_RECORD_VERSION } from '../router/ledger/records';
+import { LEDGER_RECORD_VERSION, type CallRecord, type DecisionRecord, type LedgerRecord } from '../router/ledger/records';
 import { priceCall, referenceCostUsd } from '../router/prices';
 import { asRecord, contentText } from './classify';
 import type { ExchangeState, GatewayRuntime, Settlement } from './runtime';
@@ -46,17 +46,87 @@ function checkPrefix(runtime: GatewayRuntime, state: ExchangeState): void {
   if (broke) state.notes.push(`cache break: ${broke}`);
 }
 
+/** One finished exchange waiting for its records to be written. */
+export interface PendingSettlement {
+  state: ExchangeState;
+  /** How it ended, or how to find out (reading a relayed stream for its usage waits for the batch too). */
+  settlement: Settlement | (() => Settlement);
+  /** The upstream status, for endpoint health when `settlement` is still to be worked out. */
+  status?: number;
+  /** Called once its records are written (or could not be). */
+  done: () => void;
+}
+
+/** How long finished exchanges wait to be written together, and how many make a batch flush at once. */
+export const SETTLE_BATCH_MS = 20;
+const SETTLE_BATCH_MAX = 64;
+
 /**
- * After the answer: the decision and the call go to the ledger (the call settles the reservation), with the cache
- * check. Done here rather than on the way in, so none of it sits between the client and the upstream.
+ * Group commit for settlements. An answer's bookkeeping (prices, the cache check, two ledger records, a log
+ * line) waits up to SETTLE_BATCH_MS and is done together with the others that finished meanwhile: one write to
+ * the ledger for the batch, and the code run in a warm loop rather than once per answer, cold, on a machine busy
+ * with the next turn. Nothing waits on it but the ledger: reservations stay held until their call record lands.
+ * `flush()` writes what is pending at once (shutdown).
  */
-export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement: Settlement): void {
-  if (state.settled) return;
+export class SettlementBatch {
+  private pending: PendingSettlement[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `runtime` is read when a batch is written (the runtime holds this batch). */
+  constructor(private readonly runtimeOf: () => GatewayRuntime) {}
+
+  add(item: PendingSettlement): void {
+    // Endpoint health is not bookkeeping: the next request (a retry, often at once) must see a failure.
+    const known = typeof item.settlement === 'function' ? undefined : item.settlement;
+    const status = known ? known.status : item.status;
+    const id = endpointId(item.state.plan.endpoint);
+    if (known ? known.outcome === 'ok' : status !== undefined && status < 400) this.runtimeOf().health.recordSuccess(id);
+    else if (status !== undefined && (status === 429 || status >= 500)) this.runtimeOf().health.recordFailure(id);
+    this.pending.push(item);
+    if (this.pending.length >= SETTLE_BATCH_MAX) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), SETTLE_BATCH_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const runtime = this.runtimeOf();
+    const records: LedgerRecord[] = [];
+    const settled: PendingSettlement[] = [];
+    for (const item of batch) {
+      try {
+        records.push(...settlementRecords(runtime, item.state, typeof item.settlement === 'function' ? item.settlement() : item.settlement));
+        settled.push(item);
+      } catch (error) {
+        runtime.log(`could not settle ${item.state.classification.kind} on ${item.state.plan.endpoint.model}: ${(error as Error).message}`);
+      }
+    }
+    try {
+      runtime.ledger.appendAll(records);
+      // Read our own appends now, while nothing waits: the next request's cap check then has only others' to read.
+      if (settled.some((item) => item.state.reservationId)) runtime.ledger.totals();
+    } catch (error) {
+      // The ledger refused the write (disk full, folder gone): the answers were delivered; say what was not recorded.
+      runtime.log(`could not record ${settled.length} call(s) in the ledger: ${(error as Error).message}`);
+    }
+    for (const item of batch) item.done();
+  }
+}
+
+/**
+ * After the answer: the decision and the call for the ledger (the call settles the reservation), with the cache
+ * check and the log line. Done here rather than on the way in, so none of it sits between the client and the upstream.
+ */
+function settlementRecords(runtime: GatewayRuntime, state: ExchangeState, settlement: Settlement): LedgerRecord[] {
+  if (state.settled) return [];
   announce(runtime, state);
   state.settled = true;
   const { plan, config, classification } = state;
   const id = endpointId(plan.endpoint);
-  runtime.ledger.append({
+  const decision: DecisionRecord = {
     v: LEDGER_RECORD_VERSION,
     type: 'decision',
     ts: state.startedAt,
@@ -69,7 +139,7 @@ export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement
     estInputTokens: state.estInputTokens,
     reservedUsd: plan.worstCaseUsd,
     client: classification.client,
-  });
+  };
   checkPrefix(runtime, state);
   const reported = settlement.usage;
   // No usage from the server, or a stream cut short: count the estimate rather than nothing.
@@ -85,9 +155,6 @@ export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement
   } else {
     usage = { ...ZERO_USAGE };
   }
-  const status = settlement.status;
-  if (settlement.outcome === 'ok') runtime.health.recordSuccess(id);
-  else if (status !== undefined && (status === 429 || status >= 500)) runtime.health.recordFailure(id);
 
   const price = priceCall(plan.endpoint, usage, config);
   const reference = config.savingsReference ?? config.tiers.frontier.endpoints[0];
@@ -95,7 +162,7 @@ export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement
   const detail = state.abortReason ?? settlement.detail;
   const errorKind = state.abortReason ? 'shutdown' : settlement.errorKind;
   const details = [...state.notes, ...(detail ? [detail] : []), ...(estimated ? ['usage estimated (the server reported none)'] : [])];
-  runtime.ledger.append({
+  const call: CallRecord = {
     v: LEDGER_RECORD_VERSION,
     type: 'call',
     ts: runtime.now(),
@@ -115,16 +182,15 @@ export function settle(runtime: GatewayRuntime, state: ExchangeState, settlement
     outcome: settlement.outcome,
     ...(details.length && { detail: details.join('; ') }),
     ...(errorKind && { errorKind }),
-  });
-  // Read our own appends now, while nothing waits: the next request's cap check then has only others' to read.
-  if (state.reservationId) runtime.ledger.totals();
+  };
   const session = runtime.sessions.recordUsage(state.sessionKey, usage);
   runtime.log(
     `${classification.kind} [${classification.client}]: ${plan.tier} ${plan.endpoint.model} ${settlement.outcome}` +
       `${details.length ? ` (${details.join('; ')})` : ''}; ${usage.inputTokens + usage.cacheReadTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens}→${usage.outputTokens} tokens` +
       ` (cache read ${usage.cacheReadTokens}, write ${usage.cacheWrite5mTokens + usage.cacheWrite1hTokens}; session ${session.cacheReadTokens} read / ${session.cacheWriteTokens} written over ${session.turns} calls)` +
-      `, $${price.costUsd.toFixed(4)}${price.unpriced ? ' (unpriced: fallback price)' : ''}, ${runtime.now() - state.startedAt} ms`,
+      `, $${price.costUsd.toFixed(4)}${price.unpriced ? ' (unpriced: fallback price)' : ''}, ${call.latencyMs} ms`,
   );
+  return [decision, call];
 }
 
 function lastUserPrompt(body: Record<string, unknown>): string {

@@ -1,43 +1,131 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
 import type { RequestHeaders } from './classify';
 
+/** The status line and headers of an upstream's answer. */
+export interface UpstreamResponseHead {
+  status: number;
+  /** Lower-case names; repeated headers as arrays. */
+  headers: IncomingHttpHeaders;
+}
+
+/** What the gateway does with an upstream's answer, as it arrives. */
+export interface UpstreamHandler {
+  onResponse(head: UpstreamResponseHead): void;
+  /** A body chunk; false asks the upstream to wait until `UpstreamCall.resume()`. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  /**
+   * The call failed: no connection, silent past the idle timeout (UpstreamTimeoutError), the connection closed
+   * before the answer was complete, or `abort` was called. It may come before or after onResponse.
+   */
+  onError(error: Error): void;
+}
+
+export interface UpstreamCall {
+  /** Stops the call (the upstream bills only what it generated); onError follows with `reason`. */
+  abort(reason: Error): void;
+  /** Reads on after onData returned false. */
+  resume(): void;
+}
+
 /**
- * Connections to upstreams: keep-alive agents (one TLS handshake per upstream, not per request), and the header
- * rules for what crosses the gateway in each direction.
+ * Connections to upstreams through undici: keep-alive pools per origin (one TLS handshake per upstream, not per
+ * request), and a request written to the socket as soon as it is dispatched. On loopback node:http's
+ * ClientRequest costs the gateway about as much again as its own routing work, so this is where the
+ * gateway's added latency is won; see scripts/bench-gateway.ts.
  */
 export class UpstreamConnections {
-  private readonly http = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
-  private readonly https = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 10 * 60_000 });
 
-  /** Opens a request; the caller writes the body, ends it, and listens for 'response' and 'error'. */
-  open(url: URL, headers: OutgoingHttpHeaders, idleTimeoutMs: number): ClientRequest {
-    const secure = url.protocol === 'https:';
-    const agent = secure ? this.https : this.http;
-    // Plain options rather than the URL: node:http would convert the URL on every request (a measurable share of
-    // the gateway's added latency on loopback). A URL with credentials in it keeps the conversion.
-    const request =
-      url.username || url.password
-        ? (secure ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent })
-        : (secure ? httpsRequest : httpRequest)({
-            protocol: url.protocol,
-            hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-            port: url.port || undefined,
-            path: url.pathname + url.search,
-            method: 'POST',
-            headers,
-            agent,
-          });
-    // Idle, not whole-call: an agent turn may stream for many minutes, but an upstream silent this long is stuck.
-    request.setTimeout(idleTimeoutMs, () => request.destroy(new UpstreamTimeoutError(idleTimeoutMs)));
-    request.setNoDelay(true);
-    return request;
+  /** Sends a POST with `body`; the answer goes to `handler`. */
+  send(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
+    let controller: Dispatcher.DispatchController | undefined;
+    let pendingAbort: Error | undefined;
+    let ended = false;
+    // A refusal raised inside dispatch (a header undici rejects) reaches the handler after send() has returned.
+    let dispatching = true;
+    const fail = (error: Error) => {
+      if (ended) return;
+      ended = true;
+      if (dispatching) queueMicrotask(() => handler.onError(error));
+      else handler.onError(error);
+    };
+    try {
+      this.agent.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: 'POST',
+          headers: requestHeaders(url, headers),
+          body,
+          // Idle, not whole-call: an agent turn may stream for many minutes, but an upstream silent this long is stuck.
+          headersTimeout: idleTimeoutMs,
+          bodyTimeout: idleTimeoutMs,
+        },
+        {
+          onRequestStart(started) {
+            controller = started;
+            if (pendingAbort) started.abort(pendingAbort);
+          },
+          onResponseStart(_controller, statusCode, responseHeaders) {
+            if (statusCode < 200) return; // 1xx: the answer follows
+            handler.onResponse({ status: statusCode, headers: responseHeaders });
+          },
+          onResponseData(current, chunk) {
+            if (!handler.onData(chunk)) current.pause();
+          },
+          onResponseEnd() {
+            if (ended) return;
+            ended = true;
+            handler.onEnd();
+          },
+          onResponseError(_controller, error) {
+            fail(isIdleTimeout(error) ? new UpstreamTimeoutError(idleTimeoutMs) : error);
+          },
+        },
+      );
+    } catch (error) {
+      fail(error instanceof Error ? error : new Error(String(error)));
+    }
+    dispatching = false;
+    return {
+      abort(reason) {
+        if (controller) controller.abort(reason);
+        else pendingAbort = reason;
+      },
+      resume() {
+        controller?.resume();
+      },
+    };
   }
 
   destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
+    void this.agent.destroy().catch(() => {});
   }
+}
+
+/** undici's own timeout errors, for the headers or between body chunks. */
+function isIdleTimeout(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
+
+/**
+ * Header values as strings, without the ones undici sets itself (content-length from the body, host from the
+ * origin); credentials in the URL become Basic authorization, as node:http would send them.
+ */
+function requestHeaders(url: URL, headers: OutgoingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name === 'content-length' || name === 'host') continue;
+    out[name] = typeof value === 'number' ? String(value) : value;
+  }
+  if ((url.username || url.password) && out.authorization === undefined) {
+    out.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  }
+  return out;
 }
 
 export class UpstreamTimeoutError extends Error {
@@ -48,7 +136,7 @@ export class UpstreamTimeoutError extends Error {
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers about this connection, never forwarded either way. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect']);
 
 /**
  * Client headers that must not reach an upstream: the gateway token (x-api-key / authorization), browser and proxy

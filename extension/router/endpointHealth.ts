@@ -23,7 +23,8 @@ export class EndpointHealth {
   }
 
   /** Endpoints to skip right now. */
-  coolingDown(): Set<string> {
+  coolingDown(): ReadonlySet<string> {
+    if (this.coolingUntil.size === 0) return NONE_COOLING;
     const now = this.now();
     const cooling = new Set<string>();
     for (const [id, until] of this.coolingUntil) {
@@ -33,3 +34,5 @@ export class EndpointHealth {
     return cooling;
   }
 }
+
+const NONE_COOLING: ReadonlySet<string> = new Set();

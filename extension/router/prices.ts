@@ -179,7 +179,28 @@ export function ratesForPrompt(price: ResolvedPrice, promptTokenCount: number): 
 
 type EndpointPricing = { source: 'local' } | { source: 'override' | 'catalog' | 'fallback'; price: ResolvedPrice };
 
+/**
+ * Resolved prices for "now", per config object: every routed request prices its endpoint (for the reservation) and
+ * every settlement prices it again, and resolving builds the rates afresh. Entries last a minute, so a dated price
+ * change in the catalog takes effect within one; a new config object (a settings change) starts a new cache.
+ */
+const NOW_PRICING_TTL_MS = 60_000;
+const nowPricing = new WeakMap<PriceConfig, Map<string, { pricing: EndpointPricing; until: number }>>();
+
 function resolveForEndpoint(endpoint: EndpointConfig, config: PriceConfig, at: Date | undefined): EndpointPricing {
+  if (at !== undefined) return resolveUncached(endpoint, config, at);
+  let cache = nowPricing.get(config);
+  if (!cache) nowPricing.set(config, (cache = new Map()));
+  const key = `${endpoint.provider}\n${endpoint.model}\n${endpoint.baseUrl ?? ''}\n${endpoint.local ?? ''}`;
+  const now = Date.now();
+  const cached = cache.get(key);
+  if (cached && cached.until > now) return cached.pricing;
+  const pricing = resolveUncached(endpoint, config, undefined);
+  cache.set(key, { pricing, until: now + NOW_PRICING_TTL_MS });
+  return pricing;
+}
+
+function resolveUncached(endpoint: EndpointConfig, config: PriceConfig, at: Date | undefined): EndpointPricing {
   const override = overrideFor(config.prices, endpoint.model);
   if (override) return { source: 'override', price: fromModelPrice(endpoint.provider, endpoint.model, override, 'override') };
   if (isLocalEndpoint(endpoint)) return { source: 'local' };

@@ -15,6 +15,8 @@ import { nonEmpty, type Validator, type Verdict } from './validators/verdict';
 export interface RouterLedger {
   totals(): SpendTotals;
   append(record: LedgerRecord): void;
+  /** Records written together (one write): a decision and its call. */
+  appendAll(records: readonly LedgerRecord[]): void;
   reserve<Refusal>(
     reservation: { requestId: string; tier: TierName; amountUsd: number },
     check: (fresh: SpendTotals) => Refusal | undefined,

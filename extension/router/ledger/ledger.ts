@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TierName } from '../tiers';
@@ -102,6 +102,7 @@ export class Ledger {
   private readonly watchers = new Set<Disposer>();
   private readonly useSnapshots: boolean;
   private dirReady = false;
+  private readonly appendFile = new AppendFile();
 
   constructor(options: LedgerOptions) {
     this.dir = options.dir;
@@ -128,10 +129,22 @@ export class Ledger {
    * from concurrent processes never interleave. Throws LedgerError('writeFailed') when the disk refuses.
    */
   append(input: LedgerRecordInput): LedgerRecord {
-    const record = { ...input, v: LEDGER_RECORD_VERSION, ts: input.ts ?? this.now() } as LedgerRecord;
-    const path = this.monthPath(this.calendar.monthOf(record.ts));
-    writeWhole(path, Buffer.from(encodeRecord(record), 'utf8'), () => this.ensureDir());
-    return record;
+    return this.appendAll([input])[0];
+  }
+
+  /**
+   * Appends records together: one write per month they fall in (normally one), so a decision and its call cost
+   * one system call, and no other process's record lands between them.
+   */
+  appendAll(inputs: readonly LedgerRecordInput[]): LedgerRecord[] {
+    const records = inputs.map((input) => ({ ...input, v: LEDGER_RECORD_VERSION, ts: input.ts ?? this.now() }) as LedgerRecord);
+    const byPath = new Map<string, string>();
+    for (const record of records) {
+      const path = this.monthPath(this.calendar.monthOf(record.ts));
+      byPath.set(path, (byPath.get(path) ?? '') + encodeRecord(record));
+    }
+    for (const [path, text] of byPath) this.appendFile.write(path, Buffer.from(text, 'utf8'), () => this.ensureDir());
+    return records;
   }
 
   /**
@@ -248,6 +261,7 @@ export class Ledger {
 
   /** Stops every watch and drops the in-memory totals (the files stay). */
   close(): void {
+    this.appendFile.close();
     for (const watcher of [...this.watchers]) watcher.dispose();
     this.monthFiles.clear();
     this.currentMonth = undefined;
@@ -300,25 +314,55 @@ export class Ledger {
   }
 }
 
-/** Writes all of `bytes` at the end of the file; a short write (disk full, signal) is continued, never dropped. */
-function writeWhole(path: string, bytes: Buffer, ensureDir: () => void): void {
-  let fd: number;
-  try {
-    fd = openAppend(path, ensureDir);
-  } catch (error) {
-    throw writeFailed(path, error);
-  }
-  try {
-    let written = 0;
-    while (written < bytes.length) {
-      const count = writeSync(fd, bytes, written, bytes.length - written);
-      if (count <= 0) throw new Error(`write returned ${count}`);
-      written += count;
+/**
+ * The month file held open for appending (O_APPEND: every write lands at the end, whatever other processes
+ * wrote). Opening and closing it per record cost more than the write itself. Before each write an fstat checks
+ * the file is still linked: if the file or its folder was deleted (someone cleared their spend history), it is
+ * created again rather than written into a file nobody can read.
+ */
+class AppendFile {
+  private path: string | undefined;
+  private fd: number | undefined;
+
+  write(path: string, bytes: Buffer, ensureDir: () => void): void {
+    let fd: number;
+    try {
+      fd = this.open(path, ensureDir);
+    } catch (error) {
+      throw writeFailed(path, error);
     }
-  } catch (error) {
-    throw writeFailed(path, error);
-  } finally {
-    closeSync(fd);
+    try {
+      let written = 0;
+      // A short write (disk full, signal) is continued, never dropped.
+      while (written < bytes.length) {
+        const count = writeSync(fd, bytes, written, bytes.length - written);
+        if (count <= 0) throw new Error(`write returned ${count}`);
+        written += count;
+      }
+    } catch (error) {
+      this.close();
+      throw writeFailed(path, error);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already closed: nothing to release
+      }
+    }
+    this.fd = undefined;
+    this.path = undefined;
+  }
+
+  private open(path: string, ensureDir: () => void): number {
+    if (this.fd !== undefined && this.path === path && fstatSync(this.fd).nlink > 0) return this.fd;
+    this.close();
+    this.fd = openAppend(path, ensureDir);
+    this.path = path;
+    return this.fd;
   }
 }
 
