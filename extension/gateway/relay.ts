@@ -10,7 +10,7 @@ import type { IngressProtocol } from './protocols';
 import { sendGatewayError, type ExchangeState, type GatewayRuntime, type InflightExchange, type Settlement } from './runtime';
 import { announce } from './settlement';
 import { streamMetaFor, type IREvent, type IRRequest } from './translate';
-import { forwardedResponseHeaders, UpstreamTimeoutError, type UpstreamHandler } from './upstream';
+import { forwardedResponseHeaders, isRefusedRequest, UpstreamTimeoutError, type UpstreamHandler } from './upstream';
 import { UsageTap, type TapOutcome } from './usageTap';
 
 /** Upstream error bodies kept to translate them into the client's format. */
@@ -71,6 +71,11 @@ export function relay(
       if (sink) return sink.cut(clientGone ? 'client' : 'upstream', error);
       if (clientGone) {
         return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: 'client closed the connection before the answer', errorKind: 'cancelled' });
+      }
+      if (isRefusedRequest(error)) {
+        // Not the endpoint's fault, and not something a retry fixes: say what could not be sent.
+        sendGatewayError(response, ingress, new GatewayError('missingKey', `Tierwise could not call ${describeEndpoint(plan.endpoint)}: ${error.message}`));
+        return finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: error.message, errorKind: 'badRequest' });
       }
       const timedOut = error instanceof UpstreamTimeoutError;
       runtime.health.recordFailure(endpointId(plan.endpoint));

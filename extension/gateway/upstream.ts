@@ -105,6 +105,11 @@ export class UpstreamConnections {
   }
 }
 
+/** undici refused the request before sending it (a header value it cannot send, such as a key with a line break). */
+export function isRefusedRequest(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG';
+}
+
 /** undici's own timeout errors, for the headers or between body chunks. */
 function isIdleTimeout(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
@@ -131,7 +136,7 @@ function requestHeaders(url: URL, headers: OutgoingHttpHeaders): Record<string, 
 export class UpstreamTimeoutError extends Error {
   override readonly name = 'UpstreamTimeoutError';
   constructor(readonly idleMs: number) {
-    super(`no data from the upstream for ${Math.round(idleMs / 1000)} s`);
+    super(`no data from the upstream for ${idleMs < 10_000 ? `${idleMs} ms` : `${Math.round(idleMs / 1000)} s`}`);
   }
 }
 

@@ -161,6 +161,28 @@ describe('totals', () => {
     assert.equal(independent.monthUsd, totals.thisMonth.costUsd);
   });
 
+  test('the folder removed while its month file is held open is created again on the next append', () => {
+    const clock = clockAt(OCT_15_NOON_UTC);
+    const ledger = ledgerAt(clock, { snapshots: false });
+    ledger.append(call({ ts: OCT_15_NOON_UTC, costUsd: 1 }));
+    rmSync(ledger.dir, { recursive: true, force: true });
+    ledger.append(call({ ts: OCT_15_NOON_UTC, costUsd: 2 }));
+    const lines = readFileSync(ledger.monthPath('2026-10'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1, 'the record went to a file that can be read, not to the deleted one');
+    assert.equal(ledger.totals().thisMonth.costUsd, 2);
+  });
+
+  test('appendAll writes records in order, each to its own month', () => {
+    const clock = clockAt(OCT_15_NOON_UTC);
+    const ledger = ledgerAt(clock, { snapshots: false });
+    const september = Date.UTC(2026, 8, 30, 12);
+    ledger.appendAll([call({ ts: OCT_15_NOON_UTC, costUsd: 1, requestId: 'a' }), call({ ts: september, costUsd: 2, requestId: 'b' }), call({ ts: OCT_15_NOON_UTC, costUsd: 3, requestId: 'c' })]);
+    const ids = (month: string) => naiveRecords(readFileSync(ledger.monthPath(month), 'utf8')).map((record) => (record as CallRecord).requestId);
+    assert.deepEqual(ids('2026-10'), ['a', 'c']);
+    assert.deepEqual(ids('2026-09'), ['b']);
+    assert.equal(ledger.totals().thisMonth.costUsd, 4);
+  });
+
   test('a file replaced under the same name is read from the start', () => {
     const clock = clockAt(OCT_15_NOON_UTC);
     const ledger = ledgerAt(clock, { snapshots: false });

@@ -1,0 +1,188 @@
+/**
+ * The gateway's connection to upstreams (undici) and its reading of client bodies, against loopback servers:
+ * what reaches the client and the ledger when an upstream cannot be reached, stays silent, stalls mid-stream or is
+ * read slowly, and that bodies arriving in pieces, Basic credentials in a base URL and a bad key are handled.
+ */
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { EndpointConfig } from '../../extension/router/config';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
+import { callRecordsOf, readLedgerRecords } from '../wire/helpers/routerFixtures';
+import {
+  CLIENT_MODEL,
+  claudeCodeHeaders,
+  claudeCodeMainTurn,
+  eventually,
+  fakeTiers,
+  gatewayConfig,
+  send,
+  startHarness,
+  TempDirs,
+  type GatewayHarness,
+} from './helpers/gatewayFixtures';
+
+/** A config whose client-model endpoint (frontier, Anthropic) is `endpoint`. */
+function configWith(endpoint: Partial<EndpointConfig> & { baseUrl: string }) {
+  const tiers = fakeTiers({ anthropic: endpoint.baseUrl, ollama: 'http://127.0.0.1:9' });
+  tiers.frontier = [{ provider: 'anthropic', model: CLIENT_MODEL, ...endpoint }];
+  return gatewayConfig(tiers);
+}
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('upstream transport', () => {
+  const dirs = new TempDirs();
+  let anthropic: FakeAnthropic;
+  const harnesses: GatewayHarness[] = [];
+  const harnessFor = async (endpoint: Partial<EndpointConfig> & { baseUrl: string }, keys?: Parameters<typeof startHarness>[2]) => {
+    const harness = await startHarness(dirs, configWith(endpoint), keys);
+    harnesses.push(harness);
+    return harness;
+  };
+  const callsOf = (harness: GatewayHarness) => callRecordsOf(readLedgerRecords(harness.ledgerDir));
+
+  before(async () => {
+    anthropic = await startFakeAnthropic();
+  });
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((harness) => harness.gateway.close()));
+    anthropic.reset();
+  });
+  after(async () => {
+    await anthropic?.close();
+    dirs.removeAll();
+  });
+
+  test('an upstream nobody listens on: 502 in Anthropic format naming the endpoint; settled as a network error', async () => {
+    const harness = await harnessFor({ baseUrl: `http://127.0.0.1:${await closedPort()}` });
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(response.status, 502);
+    const body = JSON.parse(response.body) as { type: string; error: { message: string } };
+    assert.equal(body.type, 'error');
+    assert.match(body.error.message, new RegExp(`${CLIENT_MODEL}.*could not be reached: .*ECONNREFUSED`));
+    const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
+    assert.equal(call.outcome, 'error');
+    assert.equal(call.errorKind, 'network');
+  });
+
+  test('an upstream silent past the endpoint timeout before answering: 504 "timed out"; settled as a timeout', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl, timeoutMs: 200 });
+    anthropic.reply({ type: 'answer', text: 'late', headersDelayMs: 1500 });
+    const started = Date.now();
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(response.status, 504);
+    assert.match(response.body, /timed out: no data from the upstream for 200 ms/);
+    assert.ok(Date.now() - started < 1400, `answered after ${Date.now() - started} ms, not when the upstream would have`);
+    const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
+    assert.equal(call.errorKind, 'timeout');
+  });
+
+  test('an upstream that stalls mid-stream: the client connection drops and what streamed is settled as an error', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl, timeoutMs: 250 });
+    anthropic.reply({ type: 'answer', text: ['one', ' two', ' three'], chunkDelayMs: 2000, usage: { input_tokens: 800, output_tokens: 3 } });
+    const outcome = await streamAll(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
+    assert.equal(outcome.ended, false, 'the client sees the stream cut, not a clean end');
+    assert.match(outcome.text, /one/);
+    const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
+    assert.equal(call.outcome, 'error');
+    assert.equal(call.inputTokens, 800, 'message_start had been relayed');
+    assert.match(call.detail ?? '', /upstream stalled mid-answer/);
+  });
+
+  test('a client that reads slowly gets every byte of a large stream (the upstream waits rather than the gateway buffering)', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
+    const chunks = Array.from({ length: 120 }, (_, index) => `${String(index).padStart(4, '0')}${'x'.repeat(16_000)}`);
+    anthropic.reply({ type: 'answer', text: chunks, usage: { input_tokens: 10, output_tokens: 500_000 } });
+    const outcome = await streamAll(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { pauseFirstMs: 300 });
+    assert.equal(outcome.ended, true);
+    for (const index of [0, 59, 119]) assert.ok(outcome.text.includes(String(index).padStart(4, '0') + 'x'), `chunk ${index} arrived`);
+    assert.ok(outcome.text.length > 120 * 16_000, `${outcome.text.length} characters`);
+    const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
+    assert.equal(call.outcome, 'ok');
+    assert.equal(call.outputTokens, 500_000);
+  });
+
+  test('a body sent in pieces without a length is read whole and forwarded byte for byte', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
+    const body = JSON.stringify(claudeCodeMainTurn());
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(new URL('/v1/messages', harness.gateway.url), { method: 'POST', headers: { ...claudeCodeHeaders(), 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      const third = Math.ceil(body.length / 3);
+      req.write(body.slice(0, third));
+      setTimeout(() => req.write(body.slice(third, 2 * third)), 20);
+      setTimeout(() => req.end(body.slice(2 * third)), 40);
+    });
+    assert.equal(status, 200);
+    assert.equal(anthropic.requests[0].rawBody, body);
+  });
+
+  test('credentials in a base URL reach the upstream as Basic authorization, next to the provider key', async () => {
+    const base = new URL(anthropic.baseUrl);
+    base.username = 'proxy-user';
+    base.password = 's3cret:pass';
+    const harness = await harnessFor({ baseUrl: base.toString().replace(/\/$/, '') });
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(response.status, 200);
+    const forwarded = anthropic.requests[0].headers;
+    assert.equal(forwarded.authorization, `Basic ${Buffer.from('proxy-user:s3cret:pass').toString('base64')}`);
+    assert.ok(forwarded['x-api-key'], 'the provider key is sent as well');
+  });
+
+  test('a key that cannot be sent in a header is refused (400, not retried) naming the header, and the gateway keeps serving', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl }, { keys: async () => 'sk-ant-line\nbreak' });
+    const refused = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /could not call .*x-api-key/);
+    assert.equal(refused.headers['x-should-retry'], 'false');
+    assert.equal(anthropic.requests.length, 0, 'nothing was sent');
+    const models = await send(harness.gateway.url, '/v1/models', { method: 'GET', headers: claudeCodeHeaders() });
+    assert.equal(models.status, 200);
+  });
+
+  test('calls finishing together are written together, and close() writes what is pending at once', async () => {
+    const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
+    const body = JSON.stringify(claudeCodeMainTurn());
+    const answers = await Promise.all(Array.from({ length: 5 }, () => send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body })));
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200]);
+    await harness.gateway.close();
+    const records = readLedgerRecords(harness.ledgerDir);
+    assert.equal(callRecordsOf(records).length, 5, 'every call is in the ledger once close() has returned');
+    // Each call follows its own decision (they are written as one batch).
+    for (const call of callRecordsOf(records)) {
+      const decisionAt = records.findIndex((record) => record.type === 'decision' && record.requestId === call.requestId);
+      assert.ok(decisionAt >= 0 && decisionAt < records.indexOf(call));
+    }
+  });
+});
+
+/** Streams a main turn to its end (or until the connection drops); optionally waits before reading anything. */
+function streamAll(url: string, body: string, options: { pauseFirstMs?: number } = {}): Promise<{ ended: boolean; text: string }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders(), agent: false }, (res) => {
+      if (options.pauseFirstMs) {
+        res.pause();
+        setTimeout(() => res.resume(), options.pauseFirstMs);
+      }
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve({ ended: true, text }));
+      res.on('error', () => resolve({ ended: false, text }));
+      res.on('aborted', () => resolve({ ended: false, text }));
+    });
+    req.on('error', () => resolve({ ended: false, text }));
+    req.end(body);
+  });
+}
