@@ -111,23 +111,26 @@ describe('upstream transport', () => {
     assert.equal(call.outputTokens, 500_000);
   });
 
-  test('a body sent in pieces without a length is read whole and forwarded byte for byte', async () => {
-    const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
-    const body = JSON.stringify(claudeCodeMainTurn());
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(new URL('/v1/messages', harness.gateway.url), { method: 'POST', headers: { ...claudeCodeHeaders(), 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+  for (const framing of ['without a length', 'with its length declared'] as const) {
+    test(`a body sent in pieces ${framing} is read whole and forwarded byte for byte`, async () => {
+      const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
+      const body = JSON.stringify(claudeCodeMainTurn());
+      const length = framing === 'without a length' ? { 'transfer-encoding': 'chunked' } : { 'content-length': Buffer.byteLength(body) };
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(new URL('/v1/messages', harness.gateway.url), { method: 'POST', headers: { ...claudeCodeHeaders(), ...length }, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        const third = Math.ceil(body.length / 3);
+        req.write(body.slice(0, third));
+        setTimeout(() => req.write(body.slice(third, 2 * third)), 20);
+        setTimeout(() => req.end(body.slice(2 * third)), 40);
       });
-      req.on('error', reject);
-      const third = Math.ceil(body.length / 3);
-      req.write(body.slice(0, third));
-      setTimeout(() => req.write(body.slice(third, 2 * third)), 20);
-      setTimeout(() => req.end(body.slice(2 * third)), 40);
+      assert.equal(status, 200);
+      assert.equal(anthropic.requests[0].rawBody, body);
     });
-    assert.equal(status, 200);
-    assert.equal(anthropic.requests[0].rawBody, body);
-  });
+  }
 
   test('credentials in a base URL reach the upstream as Basic authorization, next to the provider key', async () => {
     const base = new URL(anthropic.baseUrl);
