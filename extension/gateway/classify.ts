@@ -77,7 +77,9 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   const modelValue = body.get('model');
   const model = typeof modelValue === 'string' ? modelValue : '';
   const toolCount = body.length('tools');
-  const thinking = thinkingEnabled(body);
+  // Read only where it decides (few tools) or for the reason: a main-loop turn is main with or without it.
+  let thinkingRead: boolean | undefined;
+  const thinking = () => (thinkingRead ??= thinkingEnabled(body));
 
   if (claudeCode && body.contains(CLAUDE_CODE_COMPACTION_PREFIX) && lastUserTexts(body).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
     return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
@@ -86,7 +88,7 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   if (claudeCode && body.fieldContains('system', SUBAGENT_MARK) && firstSystemText(body).includes(SUBAGENT_MARK)) {
     return decided('agent.subagent', `first system block ${SUBAGENT_MARK}`);
   }
-  if (claudeCode && toolCount === 0 && !thinking) {
+  if (claudeCode && toolCount === 0 && !thinking()) {
     if (jsonSchemaFormat(body)) {
       const small = SMALL_MODEL_PATTERN.test(model) ? `, small model ${model}` : '';
       return decided('agent.background', `no tools, no thinking, output_config.format json_schema${small} (session title)`);
@@ -106,14 +108,14 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
         if (reason === undefined) {
           // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones).
           const cached = body.fieldContains('system', '"cache_control"') || body.fieldContains('tools', '"cache_control"');
-          const extras = thinking ? (cached ? ', thinking, cache_control' : ', thinking') : cached ? ', cache_control' : '';
+          const extras = thinking() ? (cached ? ', thinking, cache_control' : ', thinking') : cached ? ', cache_control' : '';
           reason = `${toolCount} tools${extras} (main loop) → agent.main`;
         }
         return reason;
       },
     };
   }
-  if (thinking) return decided('agent.thinking', 'thinking enabled outside the main loop');
+  if (thinking()) return decided('agent.thinking', 'thinking enabled outside the main loop');
   return decided('agent.main', 'no agent signal (default)');
 }
 

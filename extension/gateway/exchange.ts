@@ -64,8 +64,8 @@ export async function runChatExchange(
     sessionKey = prefixSessionKey(prefix).key;
   }
   const stream = streamOf(classification.kind, headers);
-  // Estimated when first read: routing reads it only for context windows and caps; otherwise the decision record
-  // does, after the request has left.
+  // Estimated when first read: routing reads the estimates and the output cap only for context windows, caps and
+  // translation; otherwise the decision record does, after the request has left.
   let estimate: QuickEstimate | undefined;
   const estimated = () => (estimate ??= quickInputEstimate(ingress, body.raw.length, body));
   const planInput: PlanInput = {
@@ -78,7 +78,9 @@ export async function runChatExchange(
     get contextInputTokens() {
       return estimated().contextTokens;
     },
-    requestedMaxOutputTokens: requestedMaxOutputTokens(ingress, body),
+    get requestedMaxOutputTokens() {
+      return requestedMaxOutputTokens(ingress, body);
+    },
     stickyEndpointId: stream ? runtime.sessions.stickyEndpoint(sessionKey, stream) : undefined,
     canTranslate: runtime.canTranslate,
   };

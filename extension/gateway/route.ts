@@ -154,35 +154,101 @@ function capState(violation: CapViolation): string {
   return `${capLabel(violation)} ${percent}`;
 }
 
+/**
+ * Routes that did not depend on the prompt's size, by config and translators: with no cap set and no endpoint cooling down, the same
+ * kind, client model, protocol and sticky endpoint always take the same route, so the walk through the tiers is
+ * done once. A plan made from a template gets its own prices and output cap, from its own request.
+ */
+const routeTemplates = new WeakMap<TierwiseConfig, WeakMap<PlanInput['canTranslate'], Map<string, RouteTemplate>>>();
+const ROUTE_TEMPLATES_PER_CONFIG = 512;
+
+interface RouteTemplate {
+  candidate: Candidate;
+  reasons: string[];
+  sticky: boolean;
+}
+
 export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanState): RoutePlan {
+  const cacheable = !capsConfigured(config.budgets) && (state.unavailableEndpointIds?.size ?? 0) === 0;
+  if (!cacheable) return planOf(computePlan(input, config, state));
+  const key = `${input.ingress}\u0000${input.kind}\u0000${input.clientModel ?? ''}\u0000${input.stickyEndpointId ?? ''}`;
+  // Per config and per set of translators (a gateway without one cannot take the routes that need it).
+  let byTranslators = routeTemplates.get(config);
+  let templates = byTranslators?.get(input.canTranslate);
+  const hit = templates?.get(key);
+  if (hit) return shapePlan(input, config, hit.candidate, hit.reasons, hit.sticky);
+
+  // Plan while watching whether the prompt's size or output cap played a part (a context window was checked).
+  let planning = true;
+  let sizeDependent = false;
+  const watched: PlanInput = {
+    kind: input.kind,
+    ingress: input.ingress,
+    clientModel: input.clientModel,
+    stickyEndpointId: input.stickyEndpointId,
+    canTranslate: input.canTranslate,
+    get estInputTokens() {
+      sizeDependent ||= planning;
+      return input.estInputTokens;
+    },
+    get contextInputTokens() {
+      sizeDependent ||= planning;
+      return input.contextInputTokens;
+    },
+    get requestedMaxOutputTokens() {
+      sizeDependent ||= planning;
+      return input.requestedMaxOutputTokens;
+    },
+  };
+  const plan = computePlan(watched, config, state);
+  planning = false;
+  if (plan.kind === 'route' && !sizeDependent && !plan.downgrade) {
+    if (!byTranslators) routeTemplates.set(config, (byTranslators = new WeakMap()));
+    if (!templates) byTranslators.set(input.canTranslate, (templates = new Map()));
+    if (templates.size >= ROUTE_TEMPLATES_PER_CONFIG) templates.clear();
+    templates.set(key, { candidate: plan.candidate, reasons: plan.reasons, sticky: plan.sticky });
+  }
+  return planOf(plan);
+}
+
+const planOf = (computed: ComputedPlan): RoutePlan => (computed.kind === 'route' ? computed.plan : computed);
+
+/** A routed plan for `candidate`; its worst-case price, output cap and reason are worked out when first read. */
+function shapePlan(input: PlanInput, config: TierwiseConfig, candidate: Candidate, why: string[], sticky: boolean): RoutedPlan {
+  const upstreamProtocol = upstreamProtocolFor(candidate.endpoint, input.ingress, candidate.clientModelRoute);
+  const passThrough = upstreamProtocol === input.ingress;
+  let maxOutputTokens: number | undefined;
+  let worstCaseUsd: number | undefined;
+  let reason: string | undefined;
+  return {
+    kind: 'route',
+    tier: candidate.tier,
+    endpoint: candidate.endpoint,
+    upstreamProtocol,
+    passThrough,
+    clientModelRoute: candidate.clientModelRoute,
+    // Read before sending only for a translated request or a cap; a pass-through reads it after the request has left.
+    get maxOutputTokens() {
+      return (maxOutputTokens ??= outputTokensFor(input.requestedMaxOutputTokens, candidate.endpoint, passThrough));
+    },
+    // Priced when first read: with no cap set, only the log and the decision record read it.
+    get worstCaseUsd() {
+      return (worstCaseUsd ??= worstCaseCostUsd(candidate.endpoint, input.estInputTokens, this.maxOutputTokens, config));
+    },
+    get reason() {
+      return (reason ??= why.join('; '));
+    },
+    sticky,
+  };
+}
+
+/** The plan, and for a route what a template needs to make the same route again. */
+type ComputedPlan = BlockedPlan | NoEndpointPlan | { kind: 'route'; plan: RoutedPlan; candidate: Candidate; reasons: string[]; sticky: boolean; downgrade: boolean };
+
+function computePlan(input: PlanInput, config: TierwiseConfig, state: PlanState): ComputedPlan {
   const target = routeTargetFor(input.kind, config, input.clientModel);
   const reasons = [target.rule];
-
-  const shape = (candidate: Candidate, why: string[], sticky: boolean): RoutedPlan => {
-    const upstreamProtocol = upstreamProtocolFor(candidate.endpoint, input.ingress, candidate.clientModelRoute);
-    const passThrough = upstreamProtocol === input.ingress;
-    const maxOutputTokens = outputTokensFor(input.requestedMaxOutputTokens, candidate.endpoint, passThrough);
-    let worstCaseUsd: number | undefined;
-    let reason: string | undefined;
-    return {
-      kind: 'route',
-      tier: candidate.tier,
-      endpoint: candidate.endpoint,
-      upstreamProtocol,
-      passThrough,
-      clientModelRoute: candidate.clientModelRoute,
-      maxOutputTokens,
-      // Priced when first read: with no cap set, only the log and the decision record read it, after the request has left.
-      get worstCaseUsd() {
-        return (worstCaseUsd ??= worstCaseCostUsd(candidate.endpoint, input.estInputTokens, maxOutputTokens, config));
-      },
-      // Joined when first read, like the price: the request does not wait for its log line.
-      get reason() {
-        return (reason ??= why.join('; '));
-      },
-      sticky,
-    };
-  };
+  const shape = (candidate: Candidate, why: string[], sticky: boolean): RoutedPlan => shapePlan(input, config, candidate, why, sticky);
 
   /** The tier's endpoints that can take the request now, in order; `skipped` says why the others cannot. */
   const usableIn = (tier: TierName, skipped: string[]): Candidate[] =>
@@ -232,7 +298,7 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
   if (first.sticky) reasons.push(`session stays on ${first.pick.endpoint.model}`);
   const primary = shape(first.pick, reasons, first.sticky);
   const violation = capsConfigured(config.budgets) ? findCapViolation(state.totals, config.budgets, primary.tier, primary.worstCaseUsd) : undefined;
-  if (!violation) return primary;
+  if (!violation) return { kind: 'route', plan: primary, candidate: first.pick, reasons, sticky: first.sticky, downgrade: false };
 
   const capText = capState(violation);
   if (config.budgets.policy !== 'downgrade') {
@@ -248,7 +314,7 @@ export function planRoute(input: PlanInput, config: TierwiseConfig, state: PlanS
       const sticky = stickyFirst.sticky && candidate === stickyFirst.pick;
       const plan = shape(candidate, [...reasons, `${capText} → downgraded ${primary.tier} → ${lower}`], sticky);
       if (!findCapViolation(state.totals, config.budgets, lower, plan.worstCaseUsd)) {
-        return { ...plan, downgrade: { from: primary.tier, to: lower, because: capText } };
+        return { kind: 'route', plan: { ...plan, downgrade: { from: primary.tier, to: lower, because: capText } }, candidate, reasons: [], sticky, downgrade: true };
       }
     }
   }

@@ -150,4 +150,35 @@ describe('planRoute', () => {
     assert.equal(translated.passThrough, false);
     assert.equal(translated.maxOutputTokens, 4096);
   });
+
+  test('a route taken again comes from its template: the same endpoint and reason, priced and capped from its own request', () => {
+    const config = gatewayConfig(tiers);
+    const canTranslate = () => true;
+    const first = routed(planRoute(input({ kind: 'agent.subagent', estInputTokens: 10_000, requestedMaxOutputTokens: 1000, canTranslate }), config, { totals: emptyTotals() }));
+    const again = routed(planRoute(input({ kind: 'agent.subagent', estInputTokens: 40_000, requestedMaxOutputTokens: 4000, canTranslate }), config, { totals: emptyTotals() }));
+    assert.equal(again.endpoint, first.endpoint);
+    assert.equal(again.reason, first.reason);
+    assert.deepEqual([first.maxOutputTokens, again.maxOutputTokens], [1000, 4000]);
+    assert.ok(again.worstCaseUsd > first.worstCaseUsd * 3.9, `${again.worstCaseUsd} for 4× the tokens of ${first.worstCaseUsd}`);
+  });
+
+  test('a route that checked a context window is planned afresh: a prompt that no longer fits goes up a tier', () => {
+    const windowed = { ...tiers, mid: [{ ...tiers.mid[0], contextWindowTokens: 50_000 }] };
+    const config = gatewayConfig(windowed);
+    const canTranslate = () => true;
+    const small = routed(planRoute(input({ kind: 'agent.subagent', estInputTokens: 10_000, requestedMaxOutputTokens: 1000, canTranslate }), config, { totals: emptyTotals() }));
+    assert.equal(small.tier, 'mid');
+    const large = routed(planRoute(input({ kind: 'agent.subagent', estInputTokens: 60_000, requestedMaxOutputTokens: 1000, canTranslate }), config, { totals: emptyTotals() }));
+    assert.equal(large.tier, 'frontier');
+    assert.match(large.reason, /context 50000 < ~60000 prompt/);
+  });
+
+  test('with an endpoint cooling down the route is planned afresh, and the reason says why', () => {
+    const config = gatewayConfig(tiers);
+    const canTranslate = () => true;
+    routed(planRoute(input({ kind: 'agent.subagent', canTranslate }), config, { totals: emptyTotals() }));
+    const cooling = routed(planRoute(input({ kind: 'agent.subagent', canTranslate }), config, { totals: emptyTotals(), unavailableEndpointIds: new Set([endpointId(tiers.mid[0])]) }));
+    assert.equal(cooling.endpoint.model, 'claude-test-mid-b');
+    assert.match(cooling.reason, /cooling down/);
+  });
 });
