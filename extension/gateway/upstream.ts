@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { RequestHeaders } from './classify';
 
 /** The status line and headers of an upstream's answer. */
@@ -36,7 +36,16 @@ export interface UpstreamCall {
  * gateway's added latency is won; see scripts/bench-gateway.ts.
  */
 export class UpstreamConnections {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 10 * 60_000 });
+  private pool: Agent | undefined;
+
+  /** undici is loaded with the first upstream call, not when the extension starts (about 70 ms from disk). */
+  private get agent(): Agent {
+    if (!this.pool) {
+      const undici = require('undici') as typeof import('undici');
+      this.pool = new undici.Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 10 * 60_000 });
+    }
+    return this.pool;
+  }
 
   /** Sends a POST with `body`; the answer goes to `handler`. */
   send(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
@@ -101,7 +110,7 @@ export class UpstreamConnections {
   }
 
   destroy(): void {
-    void this.agent.destroy().catch(() => {});
+    void this.pool?.destroy().catch(() => {});
   }
 }
 
