@@ -192,9 +192,11 @@ describe('Tierwise refactor, plan and ask in VS Code (code-server)', () => {
 
       await editorTitleAction('Discard Refactor').click();
       await page.locator('.monaco-diff-editor').first().waitFor({ state: 'hidden', timeout: uiStepTimeoutMs });
+      // The edit typed above is unsaved, so on disk the file is as it was: neither the refused Apply nor Discard wrote it.
+      assert.equal(workspaceFile('src/index.ts'), before, 'neither the refused Apply nor Discard changed the file');
+      // Leave the editor as the next tests expect it: the typed edit dropped.
       await page.locator('.tabs-container .tab[data-resource-name="index.ts"]').first().click();
       await vscode().runCommand('File: Revert File');
-      assert.equal(workspaceFile('src/index.ts'), before, 'neither the refused Apply nor Discard changed the file');
     }),
   );
 
