@@ -33,7 +33,8 @@ const FRAME_ENVELOPE_BYTES: Record<WireProtocol, number> = { anthropic: 70, 'ope
 const TEXT_CHARS_PER_TOKEN = 3;
 
 export class UsageTap {
-  private readonly decoder = new StringDecoder('utf8');
+  /** Made with the first streamed chunk: a JSON answer never needs one. */
+  private decoder: StringDecoder | undefined;
   private pending = '';
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
@@ -57,7 +58,7 @@ export class UsageTap {
       this.keptBytes += chunk.length;
       return;
     }
-    this.pending += this.decoder.write(chunk);
+    this.pending += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     if (this.pending.includes('\r')) this.pending = this.pending.replace(/\r\n?/g, '\n');
     const separator = this.protocol === 'ollama' ? '\n' : '\n\n';
     let cursor = 0;
@@ -71,7 +72,7 @@ export class UsageTap {
 
   finish(): TapOutcome {
     if (this.streaming) {
-      const rest = (this.pending + this.decoder.end()).trim();
+      const rest = (this.pending + (this.decoder?.end() ?? '')).trim();
       this.pending = '';
       if (rest) this.protocol === 'ollama' ? this.onOllamaLine(rest) : this.onSseFrame(rest);
     } else if (this.keptBytes > 0 && this.keptBytes <= MAX_KEPT_BODY_BYTES) {
