@@ -6,9 +6,12 @@ import { join } from 'node:path';
 
 const SUITES = ['test/unit', 'test/wire', 'test/gateway', 'test/agents', 'test/e2e'];
 
-function run(command, args) {
+/** Loopback HTTPS fakes in the tests use this self-signed certificate; Node reads the variable at start-up. */
+const TEST_CA = join(process.cwd(), 'test', 'fixtures', 'tls', 'loopback.crt');
+
+function run(command, args, env = process.env) {
   process.stderr.write(`\n> ${[command, ...args].join(' ')}\n`);
-  const result = spawnSync(command, args, { stdio: 'inherit' });
+  const result = spawnSync(command, args, { stdio: 'inherit', env });
   if (result.status !== 0) {
     process.stderr.write(`\nnpm test: "${[command, ...args].join(' ')}" failed (exit ${result.status ?? result.signal}).\n`);
     process.exit(result.status ?? 1);
@@ -34,4 +37,4 @@ run('npx', ['tsc', '-p', '.', '--noEmit']);
 run('npx', ['tsc', '-p', 'webview', '--noEmit']);
 if (suites.includes('test/e2e')) run('npm', ['run', 'package']);
 else run('npm', ['run', 'build']);
-run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles]);
+run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles], { ...process.env, NODE_EXTRA_CA_CERTS: TEST_CA });

@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Agent, Dispatcher } from 'undici';
 import type { RequestHeaders } from './classify';
 
@@ -30,15 +31,20 @@ export interface UpstreamCall {
 }
 
 /**
- * Connections to upstreams through undici: keep-alive pools per origin (one TLS handshake per upstream, not per
- * request), and a request written to the socket as soon as it is dispatched. On loopback node:http's
- * ClientRequest costs the gateway about as much again as its own routing work, so this is where the
- * gateway's added latency is won; see scripts/bench-gateway.ts.
+ * Connections to upstreams, keep-alive pools per origin (one TLS handshake per upstream, not per request), in two
+ * transports behind one interface:
+ *   - plain HTTP (local servers: Ollama, LM Studio, llama.cpp; anything on the LAN) goes through undici, which
+ *     writes the request as soon as it is dispatched. On loopback node:http's ClientRequest cost the gateway about
+ *     as much again as its own routing (see scripts/bench-gateway.ts), and there the gateway's overhead is not
+ *     hidden behind a network round trip;
+ *   - HTTPS (the providers' APIs) goes through node:https, which VS Code's extension host patches to apply the
+ *     user's proxy settings and system certificates: a corporate proxy or TLS-inspecting firewall keeps working.
  */
 export class UpstreamConnections {
   private pool: Agent | undefined;
+  private readonly tls = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
 
-  /** undici is loaded with the first upstream call, not when the extension starts (about 70 ms from disk). */
+  /** undici is loaded with the first plain-HTTP call, not when the extension starts (about 70 ms from disk). */
   private get agent(): Agent {
     if (!this.pool) {
       const undici = require('undici') as typeof import('undici');
@@ -49,6 +55,10 @@ export class UpstreamConnections {
 
   /** Sends a POST with `body`; the answer goes to `handler`. */
   send(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
+    return url.protocol === 'https:' ? this.sendTls(url, headers, body, idleTimeoutMs, handler) : this.sendPlain(url, headers, body, idleTimeoutMs, handler);
+  }
+
+  private sendPlain(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
     let controller: Dispatcher.DispatchController | undefined;
     let pendingAbort: Error | undefined;
     let ended = false;
@@ -109,14 +119,67 @@ export class UpstreamConnections {
     };
   }
 
+  private sendTls(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
+    let ended = false;
+    let answer: IncomingMessage | undefined;
+    const fail = (error: Error) => {
+      if (ended) return;
+      ended = true;
+      queueMicrotask(() => handler.onError(error));
+    };
+    let request: ClientRequest;
+    try {
+      request = httpsRequest({
+        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        port: url.port || undefined,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: { ...requestHeaders(url, headers), 'content-length': String(body.length) },
+        agent: this.tls,
+      });
+    } catch (error) {
+      // node:http refuses a header it cannot send (a key with a line break in it, say) before anything is sent.
+      fail(error instanceof Error ? error : new Error(String(error)));
+      return { abort: () => {}, resume: () => {} };
+    }
+    request.setTimeout(idleTimeoutMs, () => request.destroy(new UpstreamTimeoutError(idleTimeoutMs)));
+    request.on('error', fail);
+    request.on('response', (response) => {
+      answer = response;
+      handler.onResponse({ status: response.statusCode ?? 502, headers: response.headers });
+      response.on('data', (chunk: Buffer) => {
+        if (!handler.onData(chunk)) response.pause();
+      });
+      response.once('end', () => {
+        if (ended) return;
+        ended = true;
+        handler.onEnd();
+      });
+      response.once('close', () => {
+        if (!response.complete) fail(request.destroyed && request.errored ? request.errored : new Error('the upstream closed the connection before the answer was complete'));
+      });
+    });
+    request.end(body);
+    return {
+      abort(reason) {
+        request.destroy(reason);
+      },
+      resume() {
+        answer?.resume();
+      },
+    };
+  }
+
   destroy(): void {
     void this.pool?.destroy().catch(() => {});
+    this.tls.destroy();
   }
 }
 
-/** undici refused the request before sending it (a header value it cannot send, such as a key with a line break). */
+/** The request was refused before it was sent: a header value that cannot be sent, such as a key with a line break. */
 export function isRefusedRequest(error: Error): boolean {
-  return (error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG';
+  const code = (error as { code?: unknown }).code;
+  return code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN';
 }
 
 /** undici's own timeout errors, for the headers or between body chunks. */

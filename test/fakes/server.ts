@@ -9,6 +9,7 @@
  *   POST /__fake/reset                                                             clear queues and records
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type FakeRoute = 'chat' | 'models';
@@ -112,6 +113,8 @@ export interface FakeServerOptions<U> {
   models?: string[];
   /** The chat reply when nothing is queued. */
   defaultReply?: FakeReply<U>;
+  /** Serve HTTPS with this key and certificate (test/fixtures/tls holds one for 127.0.0.1). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface FakeServer<U> {
@@ -282,7 +285,7 @@ export async function startFakeServer<U>(dialect: WireDialect<U>, options: FakeS
     response.end();
   };
 
-  const server = createServer(async (request, response) => {
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const method = request.method ?? 'GET';
     const path = request.url ?? '/';
     const rawBody = await readBody(request);
@@ -319,14 +322,15 @@ export async function startFakeServer<U>(dialect: WireDialect<U>, options: FakeS
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
       response.end(`fake ${dialect.provider} failed: ${String(error)}`);
     }
-  });
+  };
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createServer(handle);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const fake: FakeServer<U> = {
     provider: dialect.provider,

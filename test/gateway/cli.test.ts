@@ -25,6 +25,8 @@ import {
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+/** A key and self-signed certificate for 127.0.0.1, for loopback HTTPS servers in tests only. */
+const TLS_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'tls');
 
 interface GatewayProcess {
   child: ChildProcessWithoutNullStreams;
@@ -33,10 +35,10 @@ interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-function spawnGateway(args: string[], home: string): GatewayProcess {
+function spawnGateway(args: string[], home: string, env: NodeJS.ProcessEnv = {}): GatewayProcess {
   const child = spawn(process.execPath, [CLI, 'gateway', ...args], {
     cwd: home,
-    env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: ANTHROPIC_TEST_KEY },
+    env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: ANTHROPIC_TEST_KEY, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -123,6 +125,40 @@ describe('tierwise gateway (dist/cli.js)', () => {
       assert.ok(!gateway.stderr().includes(ANTHROPIC_TEST_KEY), 'the key is never logged');
     } finally {
       gateway.child.kill('SIGKILL');
+    }
+  });
+
+  test('an HTTPS upstream works, trusting a certificate added through NODE_EXTRA_CA_CERTS', { timeout: 30_000 }, async () => {
+    // How a TLS-inspecting proxy's certificate is added outside VS Code (inside, VS Code adds the system's).
+    const tls = { key: readFileSync(join(TLS_FIXTURES, 'loopback.key')), cert: readFileSync(join(TLS_FIXTURES, 'loopback.crt')) };
+    const secure = await startFakeAnthropic({ tls });
+    const home = dirs.make('gateway-cli-tls');
+    const ledgerDir = join(home, 'ledger');
+    const configPath = join(home, 'tierwise.json');
+    const tiers = fakeTiers({ anthropic: secure.baseUrl, ollama: ollama.baseUrl });
+    tiers.frontier = [{ provider: 'anthropic', model: CLIENT_MODEL, baseUrl: secure.baseUrl }];
+    const config = gatewayConfig(tiers);
+    writeFileSync(configPath, JSON.stringify({ tiers: config.tiers, prices: config.prices }));
+    const gateway = spawnGateway(['--port', '0', '--config', configPath, '--ledger', ledgerDir], home, { NODE_EXTRA_CA_CERTS: join(TLS_FIXTURES, 'loopback.crt') });
+    try {
+      const line = await eventually(() => (gateway.stdout().includes('\n') ? gateway.stdout().split('\n')[0] : undefined), 15_000).catch(() => {
+        throw new Error(`no JSON line; stderr:\n${gateway.stderr()}`);
+      });
+      const printed = JSON.parse(line) as { url: string; token: string };
+      secure.reply({ type: 'answer', text: ['Over', ' TLS.'], usage: { input_tokens: 120, output_tokens: 4 } });
+      const streamed = await stream(printed.url, JSON.stringify(claudeCodeMainTurn()), printed.token);
+      assert.equal(streamed.ended, true, gateway.stderr());
+      assert.match(streamed.text, /Over/);
+      assert.match(streamed.text, /event: message_stop/);
+      assert.equal(secure.requests[0]?.headers['x-api-key'], ANTHROPIC_TEST_KEY);
+      const [call] = await eventually(() => {
+        const calls = callRecordsOf(readLedgerRecords(ledgerDir));
+        return calls.length ? calls : undefined;
+      });
+      assert.deepEqual([call.outcome, call.inputTokens, call.outputTokens], ['ok', 120, 4]);
+    } finally {
+      gateway.child.kill('SIGKILL');
+      await secure.close();
     }
   });
 
