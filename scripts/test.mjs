@@ -1,13 +1,24 @@
 // `npm test`: type-check, build the VSIX the end-to-end suite installs, then run every test file
 // (unit, wire, e2e) in one `node --test` run so the closing summary counts them all.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const SUITES = ['test/unit', 'test/wire', 'test/gateway', 'test/agents', 'test/e2e'];
 
-/** Loopback HTTPS fakes in the tests use this self-signed certificate; Node reads the variable at start-up. */
-const TEST_CA = join(process.cwd(), 'test', 'fixtures', 'tls', 'loopback.crt');
+/**
+ * Loopback HTTPS fakes in the tests use a self-signed certificate, trusted through NODE_EXTRA_CA_CERTS (read at
+ * start-up). The variable takes one file, and the machine may already name one (a proxy's CA, which npm needs to
+ * install the agent CLIs): the tests get both, in one file under .cache/.
+ */
+function testCaFile() {
+  const fixture = readFileSync(join('test', 'fixtures', 'tls', 'loopback.crt'), 'utf8');
+  const existing = process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS) ? readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8') : '';
+  mkdirSync('.cache', { recursive: true });
+  const path = resolve('.cache', 'test-ca.pem');
+  writeFileSync(path, `${existing.trimEnd()}${existing ? '\n' : ''}${fixture}`);
+  return path;
+}
 
 function run(command, args, env = process.env) {
   process.stderr.write(`\n> ${[command, ...args].join(' ')}\n`);
@@ -37,4 +48,4 @@ run('npx', ['tsc', '-p', '.', '--noEmit']);
 run('npx', ['tsc', '-p', 'webview', '--noEmit']);
 if (suites.includes('test/e2e')) run('npm', ['run', 'package']);
 else run('npm', ['run', 'build']);
-run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles], { ...process.env, NODE_EXTRA_CA_CERTS: TEST_CA });
+run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles], { ...process.env, NODE_EXTRA_CA_CERTS: testCaFile() });

@@ -58,10 +58,9 @@ describe('upstream transport', () => {
   const callsOf = (harness: GatewayHarness) => callRecordsOf(readLedgerRecords(harness.ledgerDir));
 
   before(async () => {
-    assert.ok(
-      process.env.NODE_EXTRA_CA_CERTS?.endsWith(join('fixtures', 'tls', 'loopback.crt')),
-      'run through `npm test`, which trusts test/fixtures/tls/loopback.crt (NODE_EXTRA_CA_CERTS) for the HTTPS cases',
-    );
+    const fixtureCert = readFileSync(join(TLS_FIXTURES, 'loopback.crt'), 'utf8').trim();
+    const trusted = process.env.NODE_EXTRA_CA_CERTS ? readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8') : '';
+    assert.ok(trusted.includes(fixtureCert), 'run through `npm test`, which trusts test/fixtures/tls/loopback.crt (NODE_EXTRA_CA_CERTS) for the HTTPS cases');
     const tls = { key: readFileSync(join(TLS_FIXTURES, 'loopback.key')), cert: readFileSync(join(TLS_FIXTURES, 'loopback.crt')) };
     [fakes.http, fakes.https] = await Promise.all([startFakeAnthropic(), startFakeAnthropic({ tls })]);
     anthropic = fakes.http;
