@@ -185,6 +185,8 @@ type EndpointPricing = { source: 'local' } | { source: 'override' | 'catalog' | 
  * change in the catalog takes effect within one; a new config object (a settings change) starts a new cache.
  */
 const NOW_PRICING_TTL_MS = 60_000;
+/** Model names can come from clients (the gateway's "client's model"): the cache starts over rather than grow. */
+const NOW_PRICING_MAX_ENTRIES = 512;
 const nowPricing = new WeakMap<PriceConfig, Map<string, { pricing: EndpointPricing; until: number }>>();
 
 function resolveForEndpoint(endpoint: EndpointConfig, config: PriceConfig, at: Date | undefined): EndpointPricing {
@@ -196,6 +198,7 @@ function resolveForEndpoint(endpoint: EndpointConfig, config: PriceConfig, at: D
   const cached = cache.get(key);
   if (cached && cached.until > now) return cached.pricing;
   const pricing = resolveUncached(endpoint, config, undefined);
+  if (cache.size >= NOW_PRICING_MAX_ENTRIES) cache.clear();
   cache.set(key, { pricing, until: now + NOW_PRICING_TTL_MS });
   return pricing;
 }
