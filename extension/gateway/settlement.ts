@@ -27,7 +27,8 @@ export function announce(runtime: GatewayRuntime, state: ExchangeState): void {
   runtime.log(
     `${classification.kind} [${classification.client}] → ${plan.tier} ${plan.endpoint.provider}/${plan.endpoint.model}` +
       `${plan.passThrough ? '' : ` (translated ${state.ingress} → ${plan.upstreamProtocol})`} (${classification.reason}; ${plan.reason})` +
-      `; reserved $${plan.worstCaseUsd.toFixed(4)}${state.notes.length ? `; ${state.notes.join('; ')}` : ''}`,
+      // Only a reservation is worth a figure here: with no cap set nothing is held, and pricing it would be for show.
+      `${state.reservationId ? `; reserved $${plan.worstCaseUsd.toFixed(4)}` : ''}${state.notes.length ? `; ${state.notes.join('; ')}` : ''}`,
   );
   if (runtime.debugLogPrompts()) runtime.log(`prompt (${classification.kind}): ${lastUserPrompt(state.body.all()).slice(0, PROMPT_LOG_CHARS)}`);
 }
