@@ -176,6 +176,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // What has finished is written now: the host may not wait for the grace period (VS Code shutting down).
+      runtime.settlements.flush();
       server.close();
       server.closeIdleConnections();
       const grace = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
