@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { EndpointConfig } from '../../extension/router/config';
+import { Ledger } from '../../extension/router/ledger/ledger';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { callRecordsOf, readLedgerRecords } from '../wire/helpers/routerFixtures';
 import {
@@ -183,6 +184,21 @@ describe('upstream transport', () => {
       assert.equal(anthropic.requests[0].rawBody, body);
     });
   }
+
+  test('a ledger that refuses the write: the answer is delivered, the log says what was not recorded, close() still returns', async () => {
+    const ledger = new Ledger({ dir: dirs.make('refusing-ledger') });
+    const refusing = Object.assign(Object.create(ledger) as Ledger, {
+      appendAll: () => {
+        throw new Error('ENOSPC: no space left on device');
+      },
+    });
+    const harness = await startHarness(dirs, configWith({ baseUrl: anthropic.baseUrl }), { gateway: { ledger: refusing } });
+    harnesses.push(harness);
+    const response = await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body: JSON.stringify(claudeCodeMainTurn()) });
+    assert.equal(response.status, 200);
+    await eventually(() => harness.logs.find((line) => line.includes('could not record 1 call(s) in the ledger: ENOSPC')));
+    await harness.gateway.close();
+  });
 
   test('calls finishing together are written together, and close() writes what is pending at once', async () => {
     const harness = await harnessFor({ baseUrl: anthropic.baseUrl });
