@@ -81,7 +81,7 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   let thinkingRead: boolean | undefined;
   const thinking = () => (thinkingRead ??= thinkingEnabled(body));
 
-  if (claudeCode && body.contains(CLAUDE_CODE_COMPACTION_PREFIX) && lastUserTexts(body).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX))) {
+  if (claudeCode && compactionRequested(body)) {
     return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
   }
   if (headers['x-claude-code-agent-id'] !== undefined) return decided('agent.subagent', 'header x-claude-code-agent-id');
@@ -190,15 +190,28 @@ function firstSystemText(body: BodyView): string {
   return typeof text === 'string' ? text : '';
 }
 
-/** The texts of the last user message: its string content, or each of its text blocks. */
-function lastUserTexts(body: BodyView): string[] {
+/**
+ * Whether the last user message opens with Claude Code's /compact prompt. A request normally ends with the user's
+ * message: then only that message is searched, and a long conversation's history is not read at all.
+ */
+function compactionRequested(body: BodyView): boolean {
+  const opensWithPrompt = (message: unknown) => userTexts(message).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX));
+  if (body.lastElementField('messages', 'role') === 'user') {
+    return body.lastElementContains('messages', CLAUDE_CODE_COMPACTION_PREFIX) && opensWithPrompt(body.lastElement('messages'));
+  }
+  if (!body.contains(CLAUDE_CODE_COMPACTION_PREFIX)) return false;
   for (let index = -1; index >= -body.length('messages'); index--) {
     const message = asRecord(body.element('messages', index));
-    if (message?.role !== 'user') continue;
-    if (typeof message.content === 'string') return [message.content];
-    return Array.isArray(message.content) ? message.content.map((block) => contentText([block])).filter(Boolean) : [];
+    if (message?.role === 'user') return opensWithPrompt(message);
   }
-  return [];
+  return false;
+}
+
+/** The texts of a user message: its string content, or each of its text blocks. */
+function userTexts(value: unknown): string[] {
+  const message = asRecord(value);
+  if (typeof message?.content === 'string') return [message.content];
+  return Array.isArray(message?.content) ? message.content.map((block) => contentText([block])).filter(Boolean) : [];
 }
 
 export function contentText(content: unknown): string {

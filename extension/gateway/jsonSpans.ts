@@ -33,6 +33,12 @@ function skipSpace(bytes: Buffer, at: number): number {
   return at;
 }
 
+/** The index after the last non-space byte before `end`. */
+function trimEnd(bytes: Buffer, end: number): number {
+  while (end > 0 && isSpace(bytes[end - 1])) end--;
+  return end;
+}
+
 /** `at` is on an opening quote; returns the index after the closing one. */
 function skipString(bytes: Buffer, at: number): number {
   let from = at + 1;
@@ -48,6 +54,8 @@ function skipString(bytes: Buffer, at: number): number {
 
 /** Set by skipValue: the commas directly inside the last container skipped (elements − 1 for a non-empty array). */
 let lastContainerCommas = 0;
+/** Set by skipValue: where the last container's last element begins (after its opening bracket or last comma). */
+let lastContainerElementAt = 0;
 
 /** The index after the value starting at `at`. */
 function skipValue(bytes: Buffer, at: number): number {
@@ -56,6 +64,7 @@ function skipValue(bytes: Buffer, at: number): number {
   if (first === OPEN_BRACE || first === OPEN_BRACKET) {
     let depth = 0;
     let commas = 0;
+    let elementAt = at + 1;
     for (let index = at; index < bytes.length; index++) {
       const byte = bytes[index];
       if (byte === QUOTE) {
@@ -65,10 +74,12 @@ function skipValue(bytes: Buffer, at: number): number {
       } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         if (--depth === 0) {
           lastContainerCommas = commas;
+          lastContainerElementAt = elementAt;
           return index + 1;
         }
       } else if (byte === COMMA && depth === 1) {
         commas++;
+        elementAt = index + 1;
       }
     }
     throw new JsonScanError('unterminated object or array');
@@ -90,16 +101,19 @@ export interface TopLevelScan {
   values: Map<string, ByteSpan>;
   /** Element counts of the values that are arrays, found on the same pass. */
   arrayLengths: Map<string, number>;
+  /** The last element of each non-empty array value, found on the same pass (a request's last message). */
+  lastElements: Map<string, ByteSpan>;
 }
 
 /** The spans of the top-level object's values. Throws JsonScanError when the body is not a JSON object. */
 export function scanTopLevel(bytes: Buffer): TopLevelScan {
   const values = new Map<string, ByteSpan>();
   const arrayLengths = new Map<string, number>();
+  const lastElements = new Map<string, ByteSpan>();
   const open = skipSpace(bytes, 0);
   if (bytes[open] !== OPEN_BRACE) throw new JsonScanError('not a JSON object');
   let at = skipSpace(bytes, open + 1);
-  if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths };
+  if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths, lastElements };
   for (;;) {
     if (bytes[at] !== QUOTE) throw new JsonScanError(`expected a key at ${at}`);
     const keyEnd = skipString(bytes, at);
@@ -110,14 +124,21 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
     const start = skipSpace(bytes, at + 1);
     const end = skipValue(bytes, start);
     values.set(key, { start, end });
-    if (bytes[start] === OPEN_BRACKET) arrayLengths.set(key, skipSpace(bytes, start + 1) === end - 1 ? 0 : lastContainerCommas + 1);
-    else arrayLengths.delete(key);
+    if (bytes[start] === OPEN_BRACKET) {
+      const empty = skipSpace(bytes, start + 1) === end - 1;
+      arrayLengths.set(key, empty ? 0 : lastContainerCommas + 1);
+      if (empty) lastElements.delete(key);
+      else lastElements.set(key, { start: skipSpace(bytes, lastContainerElementAt), end: trimEnd(bytes, end - 1) });
+    } else {
+      arrayLengths.delete(key);
+      lastElements.delete(key);
+    }
     at = skipSpace(bytes, end);
     if (bytes[at] === COMMA) {
       at = skipSpace(bytes, at + 1);
       continue;
     }
-    if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths };
+    if (bytes[at] === CLOSE_BRACE) return { open, values, arrayLengths, lastElements };
     throw new JsonScanError(`expected "," or "}" at ${at}`);
   }
 }

@@ -17,6 +17,12 @@ export interface BodyView {
   contains(text: string): boolean;
   /** Whether the serialised form of the top-level field `key` contains `text` (false when absent). */
   fieldContains(key: string, text: string): boolean;
+  /** The last element of the top-level array `key`, parsed (undefined when absent or empty). */
+  lastElement(key: string): unknown;
+  /** One field of that last element, when it is an object; only that field is parsed. */
+  lastElementField(key: string, field: string): unknown;
+  /** Whether the serialised last element of the top-level array `key` contains `text`. */
+  lastElementContains(key: string, text: string): boolean;
   /** A top-level field's serialised form, for digests (raw bytes as sent, or JSON.stringify of a parsed value). */
   serialized(key: string): string | Buffer | undefined;
   /** The serialised form of one element of a top-level array. */
@@ -87,6 +93,24 @@ export class RawBody implements BodyView {
     return span !== undefined && bytesInclude(this.raw, text, span.start, span.end);
   }
 
+  lastElement(key: string): unknown {
+    const span = this.scan.lastElements.get(key);
+    return span ? this.parse(span, `${key}[-1]`) : undefined;
+  }
+
+  lastElementField(key: string, field: string): unknown {
+    const span = this.scan.lastElements.get(key);
+    if (!span || this.raw[span.start] !== 0x7b) return undefined;
+    // The element's own top-level scan: a long last message is skipped over, not parsed.
+    const fieldSpan = scanTopLevel(this.raw.subarray(span.start, span.end)).values.get(field);
+    return fieldSpan ? this.parse({ start: span.start + fieldSpan.start, end: span.start + fieldSpan.end }, `${key}[-1].${field}`) : undefined;
+  }
+
+  lastElementContains(key: string, text: string): boolean {
+    const span = this.scan.lastElements.get(key);
+    return span !== undefined && bytesInclude(this.raw, text, span.start, span.end);
+  }
+
   serialized(key: string): Buffer | undefined {
     const span = this.scan.values.get(key);
     return span ? this.raw.subarray(span.start, span.end) : undefined;
@@ -149,6 +173,21 @@ export class ParsedBody implements BodyView {
 
   fieldContains(key: string, text: string): boolean {
     return this.serialized(key)?.includes(text) ?? false;
+  }
+
+  lastElement(key: string): unknown {
+    const value = this.get(key);
+    return Array.isArray(value) ? value.at(-1) : undefined;
+  }
+
+  lastElementField(key: string, field: string): unknown {
+    const last = this.lastElement(key);
+    return typeof last === 'object' && last !== null && !Array.isArray(last) && Object.hasOwn(last, field) ? (last as Record<string, unknown>)[field] : undefined;
+  }
+
+  lastElementContains(key: string, text: string): boolean {
+    const last = this.lastElement(key);
+    return last !== undefined && JSON.stringify(last).includes(text);
   }
 
   serialized(key: string): string | undefined {

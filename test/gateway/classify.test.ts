@@ -59,6 +59,23 @@ describe('Claude Code', () => {
     assert.match(result.reason, /^last user message "CRITICAL: Respond with TEXT ONLY…" \(\/compact\) → agent\.compaction$/);
   });
 
+  test('/compact at the end of a long conversation, after an assistant prefill, and a history that only quotes the prompt', () => {
+    const compaction = claudeCodeCompaction() as { messages: unknown[] };
+    const history = (claudeCodeMainTurn({ turns: 12 }) as { messages: unknown[] }).messages;
+    const quoting = { role: 'user', content: 'Earlier I typed "CRITICAL: Respond with TEXT ONLY" by mistake.' };
+    const cases: Array<[string, unknown[], string]> = [
+      ['ends with /compact', [...history, ...compaction.messages], 'agent.compaction'],
+      ['an assistant prefill after /compact', [...history, ...compaction.messages, { role: 'assistant', content: 'Summary:' }], 'agent.compaction'],
+      ['the prompt quoted earlier, a normal turn last', [quoting, ...history], 'agent.main'],
+      ['the prompt quoted inside the last message, not opening it', [...history, quoting], 'agent.main'],
+    ];
+    for (const [name, messages, kind] of cases) {
+      const body = { ...claudeCodeMainTurn(), messages };
+      assert.equal(claude(new RawBody(Buffer.from(JSON.stringify(body)))).kind, kind, `${name} (raw body)`);
+      assert.equal(claude(body).kind, kind, `${name} (parsed body)`);
+    }
+  });
+
   test('a [1m] model (the context-1m beta header) is agent.longContext', () => {
     const result = claude(claudeCodeMainTurn(), { 'anthropic-beta': 'claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14' });
     assert.equal(result.kind, 'agent.longContext');

@@ -52,6 +52,16 @@ describe('scanTopLevel', () => {
     const scan = scanTopLevel(Buffer.from('{"a":[1,[2,3],{"x":[4,5]},"s,t"],"b":[],"c":[ ],"d":{"e":[1,2]},"f":"x"}'));
     assert.deepEqual([...scan.arrayLengths], [['a', 4], ['b', 0], ['c', 0]]);
   });
+
+  test('finds the last element of each non-empty top-level array on the same pass', () => {
+    const bytes = Buffer.from('{"a":[1,[2,3],{"x":[4,5]},"s,t"],"b":[],"m":[ {"role":"user","content":"a, [b]"} , {"role":"user","content":"}]"}\n ],"d":{"e":[1,2]}}');
+    const scan = scanTopLevel(bytes);
+    const last = (key: string) => {
+      const span = scan.lastElements.get(key);
+      return span && bytes.toString('utf8', span.start, span.end);
+    };
+    assert.deepEqual([last('a'), last('b'), last('m'), last('d')], ['"s,t"', undefined, '{"role":"user","content":"}]"}', undefined]);
+  });
 });
 
 describe('arrayElementSpans', () => {
