@@ -67,12 +67,15 @@ export function classify(input: ClassifyInput): Classification {
   return client === 'codex' ? classifyCodex(input.headers, body) : classifyMessages(input.headers, body, client);
 }
 
+/** A classification whose reason names the signal that decided it. */
+const decision = (client: AgentClient, kind: AgentTaskKind, signal: string): Classification => ({ kind, client, reason: `${signal} → ${kind}` });
+
 /**
  * Runs before every request goes upstream, so it reads as little as it can: a handful of small fields, and byte
  * searches confined to the field they concern; deep fields are parsed only when the raw text says they can match.
  */
 function classifyMessages(headers: RequestHeaders, body: BodyView, client: AgentClient): Classification {
-  const decided = (kind: AgentTaskKind, signal: string): Classification => ({ kind, client, reason: `${signal} → ${kind}` });
+  const decided = (kind: AgentTaskKind, signal: string) => decision(client, kind, signal);
   const claudeCode = client === 'claude-code';
   const modelValue = body.get('model');
   const model = typeof modelValue === 'string' ? modelValue : '';
@@ -126,7 +129,7 @@ interface CodexTurnMetadata {
 
 /** Codex (0.169): `x-codex-turn-metadata` says what the request is for; `x-openai-subagent` marks helper threads. */
 function classifyCodex(headers: RequestHeaders, body: BodyView): Classification {
-  const decided = (kind: AgentTaskKind, signal: string): Classification => ({ kind, client: 'codex', reason: `${signal} → ${kind}` });
+  const decided = (kind: AgentTaskKind, signal: string) => decision('codex', kind, signal);
   const metadata = parseTurnMetadata(headerValue(headers, 'x-codex-turn-metadata'));
   const requestKind = typeof metadata?.request_kind === 'string' ? metadata.request_kind : undefined;
   const threadSource = typeof metadata?.thread_source === 'string' ? metadata.thread_source : undefined;
