@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
@@ -20,6 +19,7 @@ import {
   gatewayConfig,
   send,
   startHarness,
+  streamTurn,
   TempDirs,
 } from './helpers/gatewayFixtures';
 
@@ -48,19 +48,6 @@ function spawnGateway(args: string[], home: string, env: NodeJS.ProcessEnv = {})
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** A stream read to its end (or until the connection drops): the text, and whether it ended cleanly. */
-function stream(url: string, body: string, token?: string): Promise<{ ended: boolean; text: string }> {
-  return new Promise((resolveStream) => {
-    let text = '';
-    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders({}, token), agent: false }, (res) => {
-      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => resolveStream({ ended: true, text }));
-      res.on('error', () => resolveStream({ ended: false, text }));
-    });
-    req.on('error', () => resolveStream({ ended: false, text }));
-    req.end(body);
-  });
-}
 
 describe('tierwise gateway (dist/cli.js)', () => {
   const dirs = new TempDirs();
@@ -112,7 +99,7 @@ describe('tierwise gateway (dist/cli.js)', () => {
 
       // SIGTERM mid-stream: the answer still completes, then the process exits 0.
       anthropic.reply({ type: 'answer', text: ['slow', ' but', ' complete'], chunkDelayMs: 300 });
-      const inFlight = stream(printed.url, JSON.stringify(claudeCodeMainTurn()), printed.token);
+      const inFlight = streamTurn(printed.url, JSON.stringify(claudeCodeMainTurn()), { token: printed.token });
       await anthropic.waitForRequests(2);
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
       gateway.child.kill('SIGTERM');
@@ -146,7 +133,7 @@ describe('tierwise gateway (dist/cli.js)', () => {
       });
       const printed = JSON.parse(line) as { url: string; token: string };
       secure.reply({ type: 'answer', text: ['Over', ' TLS.'], usage: { input_tokens: 120, output_tokens: 4 } });
-      const streamed = await stream(printed.url, JSON.stringify(claudeCodeMainTurn()), printed.token);
+      const streamed = await streamTurn(printed.url, JSON.stringify(claudeCodeMainTurn()), { token: printed.token });
       assert.equal(streamed.ended, true, gateway.stderr());
       assert.match(streamed.text, /Over/);
       assert.match(streamed.text, /event: message_stop/);
@@ -191,7 +178,7 @@ describe('gateway shutdown', () => {
   test('close() lets a stream in flight finish, then refuses new connections', async () => {
     const harness = await startHarness(dirs, gatewayConfig(fakeTiers({ anthropic: anthropic.baseUrl, ollama: ollama.baseUrl })));
     anthropic.reply({ type: 'answer', text: ['a', 'b', 'c'], chunkDelayMs: 100 });
-    const inFlight = stream(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
+    const inFlight = streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
     await anthropic.waitForRequests(1);
     await harness.gateway.close();
     const finished = await inFlight;
@@ -203,7 +190,7 @@ describe('gateway shutdown', () => {
   test('a stream longer than the grace period is cut and settled as an error', async () => {
     const harness = await startHarness(dirs, gatewayConfig(fakeTiers({ anthropic: anthropic.baseUrl, ollama: ollama.baseUrl })), { gateway: { shutdownGraceMs: 150 } });
     anthropic.reply({ type: 'answer', text: ['a', 'b', 'c', 'd', 'e'], chunkDelayMs: 200, usage: { input_tokens: 500, output_tokens: 5 } });
-    const inFlight = stream(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
+    const inFlight = streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
     await anthropic.waitForRequests(1);
     await harness.gateway.close();
     assert.equal((await inFlight).ended, false);

@@ -4,7 +4,6 @@
  * usage read out of the stream on its way through.
  */
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeOllama, type FakeOllama } from '../fakes/ollama';
@@ -23,6 +22,7 @@ import {
   MID_MODEL,
   send,
   startHarness,
+  streamTurn,
   TempDirs,
   TEST_TOKEN,
   type GatewayHarness,
@@ -163,7 +163,7 @@ describe('pass-through', () => {
 
   test('a stream the upstream cuts short drops the client connection and settles what was used', async () => {
     anthropic.reply({ type: 'answer', text: ['one', ' two', ' three'], usage: { input_tokens: 900, output_tokens: 50 }, interrupt: { afterChunks: 2, with: 'reset' } });
-    const outcome = await streamUntilEnd(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
+    const outcome = await streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
     assert.equal(outcome.ended, false, 'the client sees the connection drop, so it can retry');
     const [call] = await eventually(() => (callsFor(CLIENT_MODEL).length ? callsFor(CLIENT_MODEL) : undefined));
     assert.equal(call.outcome, 'error');
@@ -174,7 +174,7 @@ describe('pass-through', () => {
 
   test('a client that hangs up mid-stream stops the upstream call; what streamed is settled', async () => {
     anthropic.reply({ type: 'answer', text: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100, usage: { input_tokens: 700, output_tokens: 6 } });
-    await streamUntilEnd(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { abortAfterBytes: 1 });
+    await streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { hangUpAfterBytes: 1 });
     await anthropic.waitForRequests(1);
     assert.equal(await anthropic.settled(anthropic.requests[0]), 'clientClosed');
     const [call] = await eventually(() => (callsFor(CLIENT_MODEL).length ? callsFor(CLIENT_MODEL) : undefined));
@@ -231,24 +231,3 @@ describe('pass-through', () => {
     assert.equal(openai.data[0].object, 'model');
   });
 });
-
-/** Streams a main turn; optionally hangs up after the first bytes. Resolves with whether the response ended cleanly. */
-function streamUntilEnd(url: string, body: string, options: { abortAfterBytes?: number } = {}): Promise<{ ended: boolean; text: string }> {
-  return new Promise((resolve) => {
-    let text = '';
-    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders(), agent: false }, (res) => {
-      res.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
-        if (options.abortAfterBytes !== undefined && text.length >= options.abortAfterBytes) {
-          req.destroy();
-          resolve({ ended: false, text });
-        }
-      });
-      res.on('end', () => resolve({ ended: true, text }));
-      res.on('error', () => resolve({ ended: false, text }));
-      res.on('aborted', () => resolve({ ended: false, text }));
-    });
-    req.on('error', () => resolve({ ended: false, text }));
-    req.end(body);
-  });
-}

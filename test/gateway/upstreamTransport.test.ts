@@ -24,6 +24,7 @@ import {
   gatewayConfig,
   send,
   startHarness,
+  streamTurn,
   TempDirs,
   type GatewayHarness,
 } from './helpers/gatewayFixtures';
@@ -107,7 +108,7 @@ describe('upstream transport', () => {
       test('an upstream that stalls mid-stream: the client connection drops and what streamed is settled as an error', async () => {
         const harness = await harnessFor({ baseUrl: fake().baseUrl, timeoutMs: 250 });
         fake().reply({ type: 'answer', text: ['one', ' two', ' three'], chunkDelayMs: 2000, usage: { input_tokens: 800, output_tokens: 3 } });
-        const outcome = await streamAll(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
+        const outcome = await streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()));
         assert.equal(outcome.ended, false, 'the client sees the stream cut, not a clean end');
         assert.match(outcome.text, /one/);
         const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
@@ -119,7 +120,7 @@ describe('upstream transport', () => {
       test('a client that hangs up mid-stream stops the upstream call; what streamed is settled as cancelled', async () => {
         const harness = await harnessFor({ baseUrl: fake().baseUrl });
         fake().reply({ type: 'answer', text: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100, usage: { input_tokens: 700, output_tokens: 6 } });
-        await streamAll(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { hangUpAfterBytes: 1 });
+        await streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { hangUpAfterBytes: 1 });
         await fake().waitForRequests(1);
         assert.equal(await fake().settled(fake().requests[0]), 'clientClosed');
         const [call] = await eventually(() => (callsOf(harness).length ? callsOf(harness) : undefined));
@@ -130,7 +131,7 @@ describe('upstream transport', () => {
         const harness = await harnessFor({ baseUrl: fake().baseUrl });
         const chunks = Array.from({ length: 120 }, (_, index) => `${String(index).padStart(4, '0')}${'x'.repeat(16_000)}`);
         fake().reply({ type: 'answer', text: chunks, usage: { input_tokens: 10, output_tokens: 500_000 } });
-        const outcome = await streamAll(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { pauseFirstMs: 300 });
+        const outcome = await streamTurn(harness.gateway.url, JSON.stringify(claudeCodeMainTurn()), { pauseFirstMs: 300 });
         assert.equal(outcome.ended, true);
         for (const index of [0, 59, 119]) assert.ok(outcome.text.includes(String(index).padStart(4, '0') + 'x'), `chunk ${index} arrived`);
         assert.ok(outcome.text.length > 120 * 16_000, `${outcome.text.length} characters`);
@@ -215,28 +216,3 @@ describe('upstream transport', () => {
     }
   });
 });
-
-/** Streams a main turn to its end (or until the connection drops); optionally waits before reading, or hangs up early. */
-function streamAll(url: string, body: string, options: { pauseFirstMs?: number; hangUpAfterBytes?: number } = {}): Promise<{ ended: boolean; text: string }> {
-  return new Promise((resolve) => {
-    let text = '';
-    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders(), agent: false }, (res) => {
-      if (options.pauseFirstMs) {
-        res.pause();
-        setTimeout(() => res.resume(), options.pauseFirstMs);
-      }
-      res.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
-        if (options.hangUpAfterBytes !== undefined && text.length >= options.hangUpAfterBytes) {
-          req.destroy();
-          resolve({ ended: false, text });
-        }
-      });
-      res.on('end', () => resolve({ ended: true, text }));
-      res.on('error', () => resolve({ ended: false, text }));
-      res.on('aborted', () => resolve({ ended: false, text }));
-    });
-    req.on('error', () => resolve({ ended: false, text }));
-    req.end(body);
-  });
-}

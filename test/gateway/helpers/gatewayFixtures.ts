@@ -84,6 +84,38 @@ export function send(url: string, path: string, options: { method?: string; head
   });
 }
 
+/**
+ * Streams a main turn to /v1/messages and reads it to its end, or until the connection drops: the text, and whether
+ * it ended cleanly. Optionally waits before reading anything (a slow client) or hangs up after the first bytes.
+ */
+export function streamTurn(
+  url: string,
+  body: string,
+  options: { token?: string; pauseFirstMs?: number; hangUpAfterBytes?: number } = {},
+): Promise<{ ended: boolean; text: string }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const req = httpRequest(new URL('/v1/messages', url), { method: 'POST', headers: claudeCodeHeaders({}, options.token), agent: false }, (res) => {
+      if (options.pauseFirstMs) {
+        res.pause();
+        setTimeout(() => res.resume(), options.pauseFirstMs);
+      }
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (options.hangUpAfterBytes !== undefined && text.length >= options.hangUpAfterBytes) {
+          req.destroy();
+          resolve({ ended: false, text });
+        }
+      });
+      res.on('end', () => resolve({ ended: true, text }));
+      res.on('error', () => resolve({ ended: false, text }));
+      res.on('aborted', () => resolve({ ended: false, text }));
+    });
+    req.on('error', () => resolve({ ended: false, text }));
+    req.end(body);
+  });
+}
+
 /** Headers Claude Code 2.1 sends (its session id and, for subagents, the agent id), with the gateway token as its key. */
 export function claudeCodeHeaders(extra: OutgoingHttpHeaders = {}, token = TEST_TOKEN): OutgoingHttpHeaders {
   return {
