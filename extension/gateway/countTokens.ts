@@ -46,8 +46,7 @@ export async function runCountTokens(runtime: GatewayRuntime, request: IncomingM
   const outgoing = passThroughRequest({ request, body, plan, apiKey, countTokens: true });
   const chunks: Buffer[] = [];
   let status = 0;
-  const bytes = outgoing.chunks.length === 1 ? outgoing.chunks[0] : Buffer.concat(outgoing.chunks);
-  runtime.upstream.send(outgoing.url, outgoing.headers, bytes, plan.endpoint.timeoutMs ?? config.requestTimeoutMs, {
+  runtime.upstream.send(outgoing.url, outgoing.headers, outgoing.body, plan.endpoint.timeoutMs ?? config.requestTimeoutMs, {
     onResponse: (head) => (status = head.status),
     onData: (chunk) => chunks.push(chunk) > 0,
     onEnd: () => {

@@ -196,14 +196,13 @@ export interface PassThroughInput {
 export function passThroughRequest({ request, body, plan, apiKey, countTokens }: PassThroughInput): OutgoingRequest {
   const swapModel = body.get('model') !== plan.endpoint.model;
   // Only the model value changes; every other byte (system blocks, cache_control breakpoints) goes as sent.
-  const chunks = swapModel ? withModel(body.raw, body.scan, plan.endpoint.model) : [body.raw];
+  const bytes = swapModel ? Buffer.concat(withModel(body.raw, body.scan, plan.endpoint.model)) : body.raw;
   const headers = forwardedRequestHeaders(request.headers, swapModel && !plan.clientModelRoute ? (beta) => MODEL_BOUND_BETA.test(beta) : undefined);
   Object.assign(headers, upstreamAuthHeaders(plan.endpoint.provider, apiKey));
   if (plan.upstreamProtocol === 'anthropic' && headers['anthropic-version'] === undefined) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
   headers['content-type'] = 'application/json';
-  headers['content-length'] = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   const query = request.url?.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-  return { url: upstreamUrl(plan.endpoint, plan.upstreamProtocol, { query, countTokens }), headers, chunks };
+  return { url: upstreamUrl(plan.endpoint, plan.upstreamProtocol, { query, countTokens }), headers, body: bytes };
 }
 
 function translatedRequest(runtime: GatewayRuntime, state: ExchangeState, apiKey: string | undefined): OutgoingRequest {
@@ -225,13 +224,12 @@ function translatedRequest(runtime: GatewayRuntime, state: ExchangeState, apiKey
   const bytes = Buffer.from(JSON.stringify(built.body), 'utf8');
   const headers: OutgoingHttpHeaders = {
     'content-type': 'application/json',
-    'content-length': bytes.length,
     accept: ir.stream ? target.streamContentType : 'application/json',
     'accept-encoding': 'identity',
     'user-agent': `tierwise-gateway/${runtime.version}`,
     ...upstreamAuthHeaders(plan.endpoint.provider, apiKey),
   };
   if (plan.upstreamProtocol === 'anthropic') headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
-  return { url: upstreamUrl(plan.endpoint, plan.upstreamProtocol), headers, chunks: [bytes], ir };
+  return { url: upstreamUrl(plan.endpoint, plan.upstreamProtocol), headers, body: bytes, ir };
 }
 

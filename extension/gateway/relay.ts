@@ -20,9 +20,9 @@ const TAP_BATCH_BYTES = 64 * 1024;
 
 export interface OutgoingRequest {
   url: URL;
+  /** Without content-length: the transport sets it from `body`. */
   headers: OutgoingHttpHeaders;
-  /** The body, written in order. */
-  chunks: Buffer[];
+  body: Buffer;
   /** Set when the request was translated: the client's request in the IR, for encoding the answer. */
   ir?: IRRequest;
 }
@@ -87,8 +87,7 @@ export function relay(
       finish({ usage: undefined, estimatedOutputTokens: 0, outcome: 'error', detail: error.message, errorKind: timedOut ? 'timeout' : 'network' });
     },
   };
-  const body = outgoing.chunks.length === 1 ? outgoing.chunks[0] : Buffer.concat(outgoing.chunks);
-  const call = runtime.upstream.send(outgoing.url, outgoing.headers, body, timeoutMs, handler);
+  const call = runtime.upstream.send(outgoing.url, outgoing.headers, outgoing.body, timeoutMs, handler);
 
   const inflight: InflightExchange = {
     done,
