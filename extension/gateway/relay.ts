@@ -8,7 +8,7 @@ import { asRecord } from './classify';
 import { GatewayError } from './errors';
 import type { IngressProtocol } from './protocols';
 import { sendGatewayError, type ExchangeState, type GatewayRuntime, type InflightExchange, type Settlement } from './runtime';
-import { announce } from './settlement';
+import { bindStream } from './settlement';
 import { streamMetaFor, type IREvent, type IRRequest } from './translate';
 import { forwardedResponseHeaders, isRefusedRequest, UpstreamTimeoutError, type UpstreamHandler } from './upstream';
 import { UsageTap, type TapOutcome } from './usageTap';
@@ -107,8 +107,9 @@ export function relay(
     call.abort(new Error('client closed the connection'));
   });
 
-  // The request is on its way; the decision's log line is written while the upstream works.
-  setImmediate(() => announce(runtime, state));
+  // The request is on its way: the session follows its endpoint now, and the decision is logged with the next batch.
+  bindStream(runtime, state);
+  runtime.settlements.announce(state);
   return done;
 }
 

@@ -9,21 +9,24 @@ import { prefixDigest } from './sessions';
 const PROMPT_LOG_CHARS = 2000;
 
 /**
- * The route is taken: the session's stream is bound to the endpoint (a move breaks its prompt cache) and the
- * decision is logged. Cheap and synchronous, so it does not hold the upstream's answer back.
+ * The route is taken: the session's stream is bound to the endpoint at once (the next turn must see it, and a move
+ * breaks the prompt cache). Its log line waits for the next batch (see SettlementBatch.announce).
  */
-export function announce(runtime: GatewayRuntime, state: ExchangeState): void {
+export function bindStream(runtime: GatewayRuntime, state: ExchangeState): void {
+  if (!state.stream) return;
+  const id = endpointId(state.plan.endpoint);
+  const previous = runtime.sessions.bind(state.sessionKey, state.stream, id);
+  if (previous) {
+    state.notes.push(`cache break: moved from ${previous} to ${id}`);
+    runtime.sessions.noteCacheBreak(state.sessionKey);
+  }
+}
+
+/** The decision's log line: kind, client, tier, endpoint and why. */
+function announce(runtime: GatewayRuntime, state: ExchangeState): void {
   if (state.announced) return;
   state.announced = true;
   const { plan, classification } = state;
-  if (state.stream) {
-    const id = endpointId(plan.endpoint);
-    const previous = runtime.sessions.bind(state.sessionKey, state.stream, id);
-    if (previous) {
-      state.notes.push(`cache break: moved from ${previous} to ${id}`);
-      runtime.sessions.noteCacheBreak(state.sessionKey);
-    }
-  }
   runtime.log(
     `${classification.kind} [${classification.client}] → ${plan.tier} ${plan.endpoint.provider}/${plan.endpoint.model}` +
       `${plan.passThrough ? '' : ` (translated ${state.ingress} → ${plan.upstreamProtocol})`} (${classification.reason}; ${plan.reason})` +
@@ -71,10 +74,24 @@ const SETTLE_BATCH_MAX = 64;
  */
 export class SettlementBatch {
   private pending: PendingSettlement[] = [];
+  private announcements: ExchangeState[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   /** `runtime` is read when a batch is written (the runtime holds this batch). */
   constructor(private readonly runtimeOf: () => GatewayRuntime) {}
+
+  /**
+   * A request has gone upstream: its decision is logged with the next batch, not while the upstream works on it
+   * (on a busy machine a log write then delays the answer), and always before its settlement's line.
+   */
+  announce(state: ExchangeState): void {
+    this.announcements.push(state);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => this.flush(), SETTLE_BATCH_MS);
+  }
 
   add(item: PendingSettlement): void {
     // Endpoint health is not bookkeeping: the next request (a retry, often at once) must see a failure.
@@ -85,16 +102,19 @@ export class SettlementBatch {
     else if (status !== undefined && (status === 429 || status >= 500)) this.runtimeOf().health.recordFailure(id);
     this.pending.push(item);
     if (this.pending.length >= SETTLE_BATCH_MAX) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), SETTLE_BATCH_MS);
+    else this.schedule();
   }
 
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const runtime = this.runtimeOf();
+    const announcements = this.announcements;
+    this.announcements = [];
+    for (const state of announcements) announce(runtime, state);
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const runtime = this.runtimeOf();
     const records: LedgerRecord[] = [];
     const settled: PendingSettlement[] = [];
     for (const item of batch) {

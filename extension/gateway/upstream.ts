@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Agent, Dispatcher } from 'undici';
 import type { RequestHeaders } from './classify';
+import { Http1Agent } from './http1Client';
 
 /** The status line and headers of an upstream's answer. */
 export interface UpstreamResponseHead {
@@ -33,25 +33,16 @@ export interface UpstreamCall {
 /**
  * Connections to upstreams, keep-alive pools per origin (one TLS handshake per upstream, not per request), in two
  * transports behind one interface:
- *   - plain HTTP (local servers: Ollama, LM Studio, llama.cpp; anything on the LAN) goes through undici, which
- *     writes the request as soon as it is dispatched. On loopback node:http's ClientRequest cost the gateway about
- *     as much again as its own routing (see scripts/bench-gateway.ts), and there the gateway's overhead is not
- *     hidden behind a network round trip;
+ *   - plain HTTP (local servers: Ollama, LM Studio, llama.cpp; anything on the LAN) goes through Http1Agent, which
+ *     writes the request in one write as soon as it is sent. On loopback, where nothing hides a client library's
+ *     cost behind a network round trip, node:http's ClientRequest and undici each cost the gateway 25–30 µs per
+ *     request before the first byte left (see scripts/bench-gateway.ts);
  *   - HTTPS (the providers' APIs) goes through node:https, which VS Code's extension host patches to apply the
  *     user's proxy settings and system certificates: a corporate proxy or TLS-inspecting firewall keeps working.
  */
 export class UpstreamConnections {
-  private pool: Agent | undefined;
+  private readonly plain = new Http1Agent({ timeoutError: (idleMs) => new UpstreamTimeoutError(idleMs) });
   private readonly tls = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
-
-  /** undici is loaded with the first plain-HTTP call, not when the extension starts (about 70 ms from disk). */
-  private get agent(): Agent {
-    if (!this.pool) {
-      const undici = require('undici') as typeof import('undici');
-      this.pool = new undici.Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 10 * 60_000 });
-    }
-    return this.pool;
-  }
 
   /** Sends a POST with `body`; the answer goes to `handler`. */
   send(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
@@ -59,64 +50,7 @@ export class UpstreamConnections {
   }
 
   private sendPlain(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
-    let controller: Dispatcher.DispatchController | undefined;
-    let pendingAbort: Error | undefined;
-    let ended = false;
-    // A refusal raised inside dispatch (a header undici rejects) reaches the handler after send() has returned.
-    let dispatching = true;
-    const fail = (error: Error) => {
-      if (ended) return;
-      ended = true;
-      if (dispatching) queueMicrotask(() => handler.onError(error));
-      else handler.onError(error);
-    };
-    try {
-      this.agent.dispatch(
-        {
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: 'POST',
-          headers: requestHeaders(url, headers),
-          body,
-          // Idle, not whole-call: an agent turn may stream for many minutes, but an upstream silent this long is stuck.
-          headersTimeout: idleTimeoutMs,
-          bodyTimeout: idleTimeoutMs,
-        },
-        {
-          onRequestStart(started) {
-            controller = started;
-            if (pendingAbort) started.abort(pendingAbort);
-          },
-          onResponseStart(_controller, statusCode, responseHeaders) {
-            if (statusCode < 200) return; // 1xx: the answer follows
-            handler.onResponse({ status: statusCode, headers: responseHeaders });
-          },
-          onResponseData(current, chunk) {
-            if (!handler.onData(chunk)) current.pause();
-          },
-          onResponseEnd() {
-            if (ended) return;
-            ended = true;
-            handler.onEnd();
-          },
-          onResponseError(_controller, error) {
-            fail(isIdleTimeout(error) ? new UpstreamTimeoutError(idleTimeoutMs) : error);
-          },
-        },
-      );
-    } catch (error) {
-      fail(error instanceof Error ? error : new Error(String(error)));
-    }
-    dispatching = false;
-    return {
-      abort(reason) {
-        if (controller) controller.abort(reason);
-        else pendingAbort = reason;
-      },
-      resume() {
-        controller?.resume();
-      },
-    };
+    return this.plain.send(url, withUrlCredentials(url, headers), body, idleTimeoutMs, handler);
   }
 
   private sendTls(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: UpstreamHandler): UpstreamCall {
@@ -134,7 +68,7 @@ export class UpstreamConnections {
         port: url.port || undefined,
         path: url.pathname + url.search,
         method: 'POST',
-        headers: { ...requestHeaders(url, headers), 'content-length': String(body.length) },
+        headers: { ...requestHeaders(withUrlCredentials(url, headers)), 'content-length': String(body.length) },
         agent: this.tls,
       });
     } catch (error) {
@@ -171,7 +105,7 @@ export class UpstreamConnections {
   }
 
   destroy(): void {
-    void this.pool?.destroy().catch(() => {});
+    this.plain.destroy();
     this.tls.destroy();
   }
 }
@@ -179,28 +113,22 @@ export class UpstreamConnections {
 /** The request was refused before it was sent: a header value that cannot be sent, such as a key with a line break. */
 export function isRefusedRequest(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN';
+  return code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN';
 }
 
-/** undici's own timeout errors, for the headers or between body chunks. */
-function isIdleTimeout(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+/** Credentials in the URL become Basic authorization, as node:http would send them. */
+function withUrlCredentials(url: URL, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  if (!(url.username || url.password) || headers.authorization !== undefined) return headers;
+  return { ...headers, authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
 }
 
-/**
- * Header values as strings, without the ones undici sets itself (content-length from the body, host from the
- * origin); credentials in the URL become Basic authorization, as node:http would send them.
- */
-function requestHeaders(url: URL, headers: OutgoingHttpHeaders): Record<string, string | string[]> {
+/** Header values as strings, without the ones the transport sets (content-length from the body, host from the URL). */
+function requestHeaders(headers: OutgoingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || name === 'content-length' || name === 'host') continue;
     out[name] = typeof value === 'number' ? String(value) : value;
-  }
-  if ((url.username || url.password) && out.authorization === undefined) {
-    out.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   }
   return out;
 }

@@ -17,6 +17,7 @@ import {
   claudeCodeMainTurn,
   codexHeaders,
   codexTurn,
+  eventually,
   fakeTiers,
   gatewayConfig,
   send,
@@ -137,7 +138,10 @@ describe('gateway access', () => {
   });
 
   test('the log never holds a key or the token, nor prompt text unless debugLogPrompts is on', async () => {
+    const logged = harness.logs.length;
     await send(harness.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body });
+    // The decision and the settlement are logged with the next settlement batch.
+    await eventually(() => harness.logs.slice(logged).some((line) => line.includes(' tokens ')) || undefined);
     const log = harness.logs.join('\n');
     assert.ok(!log.includes(ANTHROPIC_TEST_KEY));
     assert.ok(!log.includes(TEST_TOKEN));
@@ -146,6 +150,7 @@ describe('gateway access', () => {
     const debug = await startHarness(dirs, harness.config, { gateway: { debugLogPrompts: true } });
     try {
       await send(debug.gateway.url, '/v1/messages', { headers: claudeCodeHeaders(), body });
+      await eventually(() => debug.logs.some((line) => line.includes(' tokens ')) || undefined);
       assert.ok(debug.logs.join('\n').includes('off-by-one'));
       assert.ok(!debug.logs.join('\n').includes(ANTHROPIC_TEST_KEY));
     } finally {

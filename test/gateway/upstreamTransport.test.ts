@@ -1,8 +1,9 @@
 /**
  * The gateway's connections to upstreams and its reading of client bodies, against loopback servers. Plain HTTP
- * goes through undici and HTTPS through node:https, so each transport case runs on both: what reaches the client
- * and the ledger when an upstream cannot be reached, stays silent, stalls mid-stream, is read slowly or is hung up
- * on, and that Basic credentials in a base URL and an unsendable key are handled. The HTTPS fake uses
+ * goes through the gateway's own HTTP/1.1 client (Http1Agent) and HTTPS through node:https, so each transport case
+ * runs on both: what reaches the client and the ledger when an upstream cannot be reached, stays silent, stalls
+ * mid-stream, is read slowly or is hung up on, and that Basic credentials in a base URL and an unsendable key are
+ * handled. The HTTPS fake uses
  * test/fixtures/tls, which `npm test` trusts through NODE_EXTRA_CA_CERTS (Node reads it at start-up).
  */
 import assert from 'node:assert/strict';
@@ -78,7 +79,7 @@ describe('upstream transport', () => {
   });
 
   for (const scheme of ['http', 'https'] as const) {
-    describe(`over ${scheme === 'http' ? 'HTTP (undici)' : 'HTTPS (node:https)'}`, () => {
+    describe(`over ${scheme === 'http' ? 'HTTP (Http1Agent)' : 'HTTPS (node:https)'}`, () => {
       const fake = () => fakes[scheme];
 
       test('an upstream nobody listens on: 502 in Anthropic format naming the endpoint; settled as a network error', async () => {

@@ -39,7 +39,7 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
       keys: environmentKeyResolver(process.env, config.keyFile),
       tokenValue: token,
       port: options.port,
-      log: (line) => options.stderr.write(`tierwise gateway: ${line}\n`),
+      log: coalescedLog(options.stderr),
       debugLogPrompts: options.logPrompts,
     });
   } catch (error) {
@@ -57,4 +57,20 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
   await gateway.close();
   ledger.close();
   return 0;
+}
+
+/**
+ * Log lines written together: those logged in one turn of the event loop (a settlement batch logs several) go out
+ * in one write, not one write each.
+ */
+function coalescedLog(stream: NodeJS.WritableStream): (line: string) => void {
+  let pending = '';
+  return (line) => {
+    if (!pending) queueMicrotask(() => {
+      const text = pending;
+      pending = '';
+      stream.write(text);
+    });
+    pending += `tierwise gateway: ${line}\n`;
+  };
 }

@@ -1,0 +1,214 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A status line and header section larger than this is refused (node:http and undici allow 16 KiB). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** A chunk-size line (with extensions) or trailer line longer than this is refused. */
+const MAX_LINE_BYTES = 8 * 1024;
+
+export class Http1ParseError extends Error {
+  override readonly name = 'Http1ParseError';
+}
+
+/** What the parser found, in order: one head, body pieces, then completion. */
+export interface Http1ResponseEvents {
+  head(status: number, headers: IncomingHttpHeaders): void;
+  /** A piece of the body, a view into the socket's chunk (transfer coding removed). */
+  data(piece: Buffer): void;
+  complete(): void;
+}
+
+type State = 'head' | 'length' | 'chunkSize' | 'chunkData' | 'chunkEnd' | 'trailers' | 'untilClose' | 'done';
+
+/**
+ * An HTTP/1.1 response parser for one response on a connection (RFC 9112): status line and headers, interim 1xx
+ * answers skipped, the body framed by Content-Length, chunked transfer coding (extensions and trailers read and
+ * dropped) or the end of the connection. Body pieces are views into the chunks fed in, not copies.
+ */
+export class Http1ResponseParser {
+  private state: State = 'head';
+  /** Bytes of an unfinished head or line carried over to the next chunk. */
+  private carried: Buffer | undefined;
+  private remaining = 0;
+  /** Whether the connection can carry another request once this response is complete. */
+  keepAlive = true;
+  /** `keep-alive: timeout=N` from the server, in ms: it closes idle connections after that. */
+  keepAliveTimeoutMs: number | undefined;
+  /** Bytes after the end of the response (a server that should not have sent them); the connection is not reused. */
+  trailingBytes = false;
+  /** Whether any byte of the response has arrived. */
+  started = false;
+
+  constructor(private readonly events: Http1ResponseEvents) {}
+
+  get complete(): boolean {
+    return this.state === 'done';
+  }
+
+  /** Feeds one chunk; events fire as it is read. Throws Http1ParseError on a malformed response. */
+  feed(chunk: Buffer): void {
+    this.started = true;
+    let buffer = chunk;
+    let at = 0;
+    if (this.carried) {
+      buffer = Buffer.concat([this.carried, chunk]);
+      this.carried = undefined;
+    }
+    while (at < buffer.length) {
+      switch (this.state) {
+        case 'head': {
+          const end = buffer.indexOf('\r\n\r\n', at, 'latin1');
+          if (end < 0) return this.carry(buffer, at, MAX_HEAD_BYTES, 'the response head');
+          if (end - at > MAX_HEAD_BYTES) throw new Http1ParseError(`the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+          const head = buffer.toString('latin1', at, end);
+          at = end + 4;
+          this.readHead(head);
+          break;
+        }
+        case 'length': {
+          const take = Math.min(this.remaining, buffer.length - at);
+          this.remaining -= take;
+          this.events.data(buffer.subarray(at, at + take));
+          at += take;
+          if (this.remaining === 0) this.finish();
+          break;
+        }
+        case 'untilClose':
+          this.events.data(at === 0 ? buffer : buffer.subarray(at));
+          return;
+        case 'chunkSize': {
+          const line = this.line(buffer, at);
+          if (line === undefined) return;
+          at = line.next;
+          const size = line.text.split(';', 1)[0].trim();
+          if (!/^[0-9a-fA-F]{1,12}$/.test(size)) throw new Http1ParseError(`bad chunk size "${size.slice(0, 40)}"`);
+          this.remaining = parseInt(size, 16);
+          this.state = this.remaining === 0 ? 'trailers' : 'chunkData';
+          break;
+        }
+        case 'chunkData': {
+          const take = Math.min(this.remaining, buffer.length - at);
+          this.remaining -= take;
+          this.events.data(buffer.subarray(at, at + take));
+          at += take;
+          if (this.remaining === 0) this.state = 'chunkEnd';
+          break;
+        }
+        case 'chunkEnd': {
+          const line = this.line(buffer, at);
+          if (line === undefined) return;
+          if (line.text !== '') throw new Http1ParseError('a chunk is longer than its size');
+          at = line.next;
+          this.state = 'chunkSize';
+          break;
+        }
+        case 'trailers': {
+          const line = this.line(buffer, at);
+          if (line === undefined) return;
+          at = line.next;
+          if (line.text === '') this.finish();
+          break;
+        }
+        case 'done':
+          this.trailingBytes = true;
+          this.keepAlive = false;
+          return;
+      }
+      // A callback may have ended the exchange (an abort from the sink).
+      if ((this.state as State) === 'done' && at < buffer.length) {
+        this.trailingBytes = true;
+        this.keepAlive = false;
+        return;
+      }
+    }
+  }
+
+  /** The connection ended: a body read until the close is complete; anything else was cut short. */
+  end(): boolean {
+    if (this.state === 'untilClose') {
+      this.finish();
+      return true;
+    }
+    return this.state === 'done';
+  }
+
+  private finish(): void {
+    this.state = 'done';
+    this.events.complete();
+  }
+
+  private carry(buffer: Buffer, at: number, limit: number, what: string): void {
+    if (buffer.length - at > limit) throw new Http1ParseError(`${what} is larger than ${limit} bytes`);
+    this.carried = Buffer.from(buffer.subarray(at));
+  }
+
+  /** One CRLF-terminated line (a bare LF is accepted), or undefined with the partial line carried over. */
+  private line(buffer: Buffer, at: number): { text: string; next: number } | undefined {
+    const newline = buffer.indexOf(10, at);
+    if (newline < 0) {
+      this.carry(buffer, at, MAX_LINE_BYTES, 'a line of the chunked body');
+      return undefined;
+    }
+    const end = newline > at && buffer[newline - 1] === 13 ? newline - 1 : newline;
+    return { text: buffer.toString('latin1', at, end), next: newline + 1 };
+  }
+
+  private readHead(head: string): void {
+    const lines = head.split('\r\n');
+    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
+    if (!statusLine) throw new Http1ParseError(`not an HTTP/1.x status line: "${lines[0].slice(0, 80)}"`);
+    const status = Number(statusLine[2]);
+    const headers: IncomingHttpHeaders = {};
+    let last: string | undefined;
+    for (let index = 1; index < lines.length; index++) {
+      const line = lines[index];
+      if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
+        // Obsolete line folding: the line continues the previous header's value.
+        if (last === undefined) throw new Http1ParseError('a folded header line with no header before it');
+        const value = headers[last];
+        headers[last] = `${Array.isArray(value) ? value.join(', ') : value} ${line.trim()}`;
+        continue;
+      }
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new Http1ParseError(`a header line without a name: "${line.slice(0, 80)}"`);
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      const previous = headers[name];
+      if (previous === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+      else if (Array.isArray(previous)) previous.push(value);
+      else headers[name] = `${previous}, ${value}`;
+      last = name;
+    }
+    if (status < 200) {
+      if (status === 101) throw new Http1ParseError('the upstream switched protocols, which the gateway never asks for');
+      return; // an interim answer (100 Continue, 103 Early Hints): the real head follows
+    }
+    const connection = String(headers.connection ?? '').toLowerCase();
+    this.keepAlive = statusLine[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    const hint = /timeout=(\d+)/i.exec(String(headers['keep-alive'] ?? ''));
+    if (hint) this.keepAliveTimeoutMs = Number(hint[1]) * 1000;
+    this.state = this.framing(status, headers);
+    this.events.head(status, headers);
+    if (this.state === 'done') this.events.complete();
+  }
+
+  private framing(status: number, headers: IncomingHttpHeaders): State {
+    if (status === 204 || status === 304) return 'done';
+    const transferEncoding = headers['transfer-encoding'];
+    if (transferEncoding !== undefined) {
+      // Chunked must be the last coding; any other ends where the connection ends (RFC 9112 §6.3).
+      if (/(^|,)\s*chunked\s*$/i.test(String(transferEncoding))) return 'chunkSize';
+      this.keepAlive = false;
+      return 'untilClose';
+    }
+    const contentLength = headers['content-length'];
+    if (contentLength !== undefined) {
+      const values = new Set(String(contentLength).split(',').map((value) => value.trim()));
+      const [only] = values;
+      if (values.size !== 1 || !/^\d{1,15}$/.test(only)) throw new Http1ParseError(`bad content-length "${String(contentLength).slice(0, 40)}"`);
+      this.remaining = Number(only);
+      return this.remaining === 0 ? 'done' : 'length';
+    }
+    this.keepAlive = false;
+    return 'untilClose';
+  }
+}
