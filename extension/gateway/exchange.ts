@@ -84,7 +84,9 @@ export async function runChatExchange(
     stickyEndpointId: stream ? runtime.sessions.stickyEndpoint(sessionKey, stream) : undefined,
     canTranslate: runtime.canTranslate,
   };
-  const requestId = randomUUID();
+  // Made when first needed: a reservation, or the ledger records written after the answer.
+  let requestId: string | undefined;
+  const requestIdOf = () => (requestId ??= randomUUID());
   const who = `${classification.kind} [${classification.client}]`;
 
   // Plan and reserve: under the ledger lock the caps are checked against every process's spend.
@@ -106,7 +108,7 @@ export async function runChatExchange(
     const routed: RoutedPlan = plan;
     // A reservation holds spend against caps: a free call, or a config with no cap at all, has nothing to hold it against.
     if (!capsConfigured(config.budgets) || routed.worstCaseUsd <= 0) break;
-    const reserved = await runtime.ledger.reserve({ requestId, tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
+    const reserved = await runtime.ledger.reserve({ requestId: requestIdOf(), tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
       findCapViolation(fresh, config.budgets, routed.tier, routed.worstCaseUsd),
     );
     if (reserved.ok) {
@@ -121,7 +123,9 @@ export async function runChatExchange(
   }
 
   const state: ExchangeState = {
-    requestId,
+    get requestId() {
+      return requestIdOf();
+    },
     config,
     ingress,
     classification,

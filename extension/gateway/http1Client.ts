@@ -1,6 +1,6 @@
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { Http1ResponseParser } from './http1Response';
+import { Http1ParseError, Http1ResponseParser } from './http1Response';
 
 /** What a plain-HTTP call reports, as it happens (see UpstreamHandler, which this mirrors). */
 export interface Http1Handler {
@@ -41,6 +41,7 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
  */
 export class Http1Agent {
   private readonly idle = new Map<string, Connection[]>();
+  private destroyed = false;
   private readonly open = new Set<Connection>();
   private readonly keepIdleMs: number;
   private readonly maxIdlePerOrigin: number;
@@ -57,6 +58,7 @@ export class Http1Agent {
   send(url: URL, headers: OutgoingHttpHeaders, body: Buffer, idleTimeoutMs: number, handler: Http1Handler): Http1Call {
     let head: string;
     try {
+      if (this.destroyed) throw new Error('the gateway has closed its connections to upstreams');
       head = requestHead(url, headers, body.length);
     } catch (error) {
       queueMicrotask(() => handler.onError(error as Error));
@@ -67,9 +69,13 @@ export class Http1Agent {
     return exchange;
   }
 
-  /** Closes every connection, idle or busy. */
+  /** Closes every connection, idle or busy: a call still waiting for its answer fails, and is not sent again. */
   destroy(): void {
-    for (const connection of [...this.open]) connection.socket.destroy();
+    this.destroyed = true;
+    for (const connection of [...this.open]) {
+      connection.exchange?.abort(new Error('the gateway closed its connections to upstreams'));
+      connection.socket.destroy();
+    }
     this.idle.clear();
   }
 
@@ -129,9 +135,10 @@ class Connection {
     this.socket.on('end', () => this.exchange?.onClosed(undefined));
     this.socket.on('error', (error) => this.exchange?.onClosed(error));
     this.socket.on('timeout', () => (this.exchange ? this.exchange.onTimeout() : this.socket.destroy()));
+    // A close with the exchange still here had no 'end' before it: not the server's orderly end of a body.
     this.socket.on('close', () => {
       agent.forget(this);
-      this.exchange?.onClosed(undefined);
+      this.exchange?.onClosed(new Error('the connection to the upstream closed before the answer was complete'));
     });
   }
 }
@@ -162,7 +169,8 @@ class Exchange implements Http1Call {
       data: (piece) => {
         if (!this.ended && !this.handler.onData(piece)) this.wantPause = true;
       },
-      complete: () => this.complete(),
+      // Acted on once the chunk has been read through: bytes after the response decide whether the connection is reused.
+      complete: () => {},
     });
     const socket = connection.socket;
     socket.ref();
@@ -178,8 +186,10 @@ class Exchange implements Http1Call {
     try {
       this.parser!.feed(chunk);
     } catch (error) {
-      return this.fail(new Error(`the upstream's answer is not valid HTTP/1.1: ${(error as Error).message}`));
+      // A parse error is the upstream's; anything else was thrown by the handler, and is reported as it is.
+      return this.fail(error instanceof Http1ParseError ? new Error(`the upstream's answer is not valid HTTP/1.1: ${error.message}`) : (error as Error));
     }
+    if (this.parser!.complete) return this.complete();
     if (this.wantPause && !this.ended) {
       this.wantPause = false;
       this.connection!.socket.pause();
@@ -194,10 +204,11 @@ class Exchange implements Http1Call {
   onClosed(error: Error | undefined): void {
     if (this.ended) return;
     const parser = this.parser!;
-    if (!error && parser.end()) return; // a body that ends with the connection
+    if (!error && parser.end()) return this.complete(); // a body that ends with the connection
     const connection = this.connection!;
     if (connection.used && !parser.started && !this.retried) {
-      // A keep-alive race: the server closed this idle connection as the request went out, and never read it.
+      // A keep-alive race: the server closed this idle connection (its idle timeout) as the request went out. It may
+      // have read the request first, as it may before any 502; a client retries that 502 just the same.
       this.retried = true;
       connection.exchange = undefined;
       connection.socket.destroy();

@@ -153,39 +153,53 @@ export class Http1ResponseParser {
   }
 
   private readHead(head: string): void {
-    const lines = head.split('\r\n');
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-    if (!statusLine) throw new Http1ParseError(`not an HTTP/1.x status line: "${lines[0].slice(0, 80)}"`);
-    const status = Number(statusLine[2]);
+    // "HTTP/1.x SSS reason": the version's minor digit at 7, the status at 9–11.
+    const lineEnd = head.indexOf('\r\n');
+    const statusLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
+    const minor = statusLine.charCodeAt(7);
+    const status = Number(statusLine.slice(9, 12));
+    if (!statusLine.startsWith('HTTP/1.') || (minor !== 0x30 && minor !== 0x31) || statusLine.charCodeAt(8) !== 0x20 || !/^\d{3}$/.test(statusLine.slice(9, 12)) || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 0x20)) {
+      throw new Http1ParseError(`not an HTTP/1.x status line: "${statusLine.slice(0, 80)}"`);
+    }
     const headers: IncomingHttpHeaders = {};
     let last: string | undefined;
-    for (let index = 1; index < lines.length; index++) {
-      const line = lines[index];
-      if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
+    for (let at = lineEnd < 0 ? head.length : lineEnd + 2; at < head.length; ) {
+      let end = head.indexOf('\r\n', at);
+      if (end < 0) end = head.length;
+      const first = head.charCodeAt(at);
+      if (first === 0x20 || first === 0x09) {
         // Obsolete line folding: the line continues the previous header's value.
         if (last === undefined) throw new Http1ParseError('a folded header line with no header before it');
         const value = headers[last];
-        headers[last] = `${Array.isArray(value) ? value.join(', ') : value} ${line.trim()}`;
-        continue;
+        const more = head.slice(at, end).trim();
+        if (Array.isArray(value)) value[value.length - 1] += ` ${more}`;
+        else headers[last] = `${value} ${more}`;
+      } else {
+        const colon = head.indexOf(':', at);
+        if (colon <= at || colon > end) throw new Http1ParseError(`a header line without a name: "${head.slice(at, Math.min(end, at + 80))}"`);
+        const name = head.slice(at, colon).toLowerCase();
+        const value = head.slice(colon + 1, end).trim();
+        // Own properties only: a header named "constructor" is not Object.prototype's.
+        const previous = Object.hasOwn(headers, name) ? headers[name] : undefined;
+        if (previous === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+        else if (Array.isArray(previous)) previous.push(value);
+        else headers[name] = `${previous}, ${value}`;
+        last = name;
       }
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new Http1ParseError(`a header line without a name: "${line.slice(0, 80)}"`);
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      const previous = headers[name];
-      if (previous === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-      else if (Array.isArray(previous)) previous.push(value);
-      else headers[name] = `${previous}, ${value}`;
-      last = name;
+      at = end + 2;
     }
     if (status < 200) {
       if (status === 101) throw new Http1ParseError('the upstream switched protocols, which the gateway never asks for');
       return; // an interim answer (100 Continue, 103 Early Hints): the real head follows
     }
-    const connection = String(headers.connection ?? '').toLowerCase();
-    this.keepAlive = statusLine[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
-    const hint = /timeout=(\d+)/i.exec(String(headers['keep-alive'] ?? ''));
-    if (hint) this.keepAliveTimeoutMs = Number(hint[1]) * 1000;
+    const connection = headers.connection;
+    if (minor === 0x31) this.keepAlive = connection === undefined || !hasToken(connection, 'close');
+    else this.keepAlive = connection !== undefined && hasToken(connection, 'keep-alive');
+    const keepAlive = headers['keep-alive'];
+    if (keepAlive !== undefined) {
+      const hint = /timeout=(\d+)/i.exec(String(keepAlive));
+      if (hint) this.keepAliveTimeoutMs = Number(hint[1]) * 1000;
+    }
     this.state = this.framing(status, headers);
     this.events.head(status, headers);
     if (this.state === 'done') this.events.complete();
@@ -211,4 +225,11 @@ export class Http1ResponseParser {
     this.keepAlive = false;
     return 'untilClose';
   }
+}
+
+/** Whether a comma-separated header value lists `token` (case-insensitive). */
+function hasToken(value: string | string[], token: string): boolean {
+  const text = (Array.isArray(value) ? value.join(',') : value).toLowerCase();
+  if (text === token) return true;
+  return text.split(',').some((item) => item.trim() === token);
 }

@@ -143,6 +143,42 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
   }
 }
 
+/**
+ * The span of `key`'s value in the object at `span` (the last one when repeated, as JSON.parse keeps), or undefined
+ * when the object has no such key or `span` is not an object. Keys are compared as bytes: nothing is allocated for
+ * the keys passed over. A key written with escapes is compared decoded.
+ */
+export function objectFieldSpan(bytes: Buffer, span: ByteSpan, key: string): ByteSpan | undefined {
+  let at = skipSpace(bytes, span.start);
+  if (bytes[at] !== OPEN_BRACE) return undefined;
+  at = skipSpace(bytes, at + 1);
+  if (bytes[at] === CLOSE_BRACE) return undefined;
+  const wanted = Buffer.from(JSON.stringify(key), 'utf8');
+  let found: ByteSpan | undefined;
+  for (;;) {
+    if (bytes[at] !== QUOTE) throw new JsonScanError(`expected a key at ${at}`);
+    const keyEnd = skipString(bytes, at);
+    const length = keyEnd - at;
+    // An escaped key is longer than its decoded form: only then is it decoded to compare.
+    const matches =
+      length === wanted.length
+        ? bytes.compare(wanted, 0, length, at, keyEnd) === 0
+        : length > wanted.length && bytes.subarray(at, keyEnd).includes(BACKSLASH) && JSON.parse(bytes.toString('utf8', at, keyEnd)) === key;
+    at = skipSpace(bytes, keyEnd);
+    if (bytes[at] !== COLON) throw new JsonScanError(`expected ":" at ${at}`);
+    const start = skipSpace(bytes, at + 1);
+    const end = skipValue(bytes, start);
+    if (matches) found = { start, end };
+    at = skipSpace(bytes, end);
+    if (bytes[at] === COMMA) {
+      at = skipSpace(bytes, at + 1);
+      continue;
+    }
+    if (bytes[at] === CLOSE_BRACE) return found;
+    throw new JsonScanError(`expected "," or "}" at ${at}`);
+  }
+}
+
 /** The elements of the array at `span`, found only as far as they are asked for. */
 export class ArrayElements {
   private readonly spans: ByteSpan[] = [];

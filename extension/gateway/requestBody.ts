@@ -1,4 +1,4 @@
-import { ArrayElements, JsonScanError, scanTopLevel, type ByteSpan, type TopLevelScan } from './jsonSpans';
+import { ArrayElements, JsonScanError, objectFieldSpan, scanTopLevel, type ByteSpan, type TopLevelScan } from './jsonSpans';
 
 /**
  * Read access to a request body, parsed only as far as asked. Agent bodies run to hundreds of kilobytes and
@@ -100,10 +100,9 @@ export class RawBody implements BodyView {
 
   lastElementField(key: string, field: string): unknown {
     const span = this.scan.lastElements.get(key);
-    if (!span || this.raw[span.start] !== 0x7b) return undefined;
-    // The element's own top-level scan: a long last message is skipped over, not parsed.
-    const fieldSpan = scanTopLevel(this.raw.subarray(span.start, span.end)).values.get(field);
-    return fieldSpan ? this.parse({ start: span.start + fieldSpan.start, end: span.start + fieldSpan.end }, `${key}[-1].${field}`) : undefined;
+    // The field is found in the element's own top level: a long last message is skipped over, not parsed.
+    const fieldSpan = span && objectFieldSpan(this.raw, span, field);
+    return fieldSpan ? this.parse(fieldSpan, `${key}[-1].${field}`) : undefined;
   }
 
   lastElementContains(key: string, text: string): boolean {

@@ -1,7 +1,7 @@
 /** The byte-level model swap behind pass-through: only the top-level model value changes, every other byte stays. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { arrayElementSpans, JsonScanError, scanTopLevel, withModel } from '../../extension/gateway/jsonSpans';
+import { arrayElementSpans, JsonScanError, objectFieldSpan, scanTopLevel, withModel } from '../../extension/gateway/jsonSpans';
 import { claudeCodeMainTurn } from './helpers/gatewayFixtures';
 
 const swap = (text: string, model: string): string => {
@@ -61,6 +61,37 @@ describe('scanTopLevel', () => {
       return span && bytes.toString('utf8', span.start, span.end);
     };
     assert.deepEqual([last('a'), last('b'), last('m'), last('d')], ['"s,t"', undefined, '{"role":"user","content":"}]"}', undefined]);
+  });
+});
+
+describe('objectFieldSpan', () => {
+  const field = (text: string, key: string) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const span = objectFieldSpan(bytes, { start: 0, end: bytes.length }, key);
+    return span && bytes.toString('utf8', span.start, span.end);
+  };
+
+  test('finds a key of the object itself, not one nested deeper or inside a string', () => {
+    const text = '{"content":[{"type":"text","role":"nested"}],"note":"\\"role\\":\\"in a string\\"","role" : "user" }';
+    assert.equal(JSON.parse(text).role, 'user');
+    assert.equal(field(text, 'role'), '"user"');
+    assert.equal(field(text, 'content'), '[{"type":"text","role":"nested"}]');
+    assert.equal(field(text, 'type'), undefined);
+    assert.equal(field(text, 'rol'), undefined);
+  });
+
+  test('a repeated key gives its last value, and an escaped key is compared decoded, as JSON.parse reads them', () => {
+    assert.equal(field('{"role":"user","content":"x","role":"assistant"}', 'role'), '"assistant"');
+    const escaped = '{"r\\u006fle":"user","content":"x"}';
+    assert.equal(JSON.parse(escaped).role, 'user');
+    assert.equal(field(escaped, 'role'), '"user"');
+  });
+
+  test('anything but an object has no fields; a broken object is a JsonScanError', () => {
+    assert.equal(field('["role","user"]', 'role'), undefined);
+    assert.equal(field('"role"', 'role'), undefined);
+    assert.equal(field('{ }', 'role'), undefined);
+    assert.throws(() => field('{"role" "user"}', 'role'), JsonScanError);
   });
 });
 
