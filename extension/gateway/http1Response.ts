@@ -37,6 +37,8 @@ export class Http1ResponseParser {
   trailingBytes = false;
   /** Whether any byte of the response has arrived. */
   started = false;
+  /** Body pieces read from the chunk being fed, handed on together when it has been read through. */
+  private pieces: Buffer[] = [];
 
   constructor(private readonly events: Http1ResponseEvents) {}
 
@@ -67,43 +69,46 @@ export class Http1ResponseParser {
         case 'length': {
           const take = Math.min(this.remaining, buffer.length - at);
           this.remaining -= take;
-          this.events.data(buffer.subarray(at, at + take));
+          this.pieces.push(take === buffer.length ? buffer : buffer.subarray(at, at + take));
           at += take;
           if (this.remaining === 0) this.finish();
           break;
         }
         case 'untilClose':
-          this.events.data(at === 0 ? buffer : buffer.subarray(at));
-          return;
+          this.pieces.push(at === 0 ? buffer : buffer.subarray(at));
+          at = buffer.length;
+          break;
         case 'chunkSize': {
-          const line = this.line(buffer, at);
-          if (line === undefined) return;
-          at = line.next;
-          const size = line.text.split(';', 1)[0].trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(size)) throw new Http1ParseError(`bad chunk size "${size.slice(0, 40)}"`);
-          this.remaining = parseInt(size, 16);
+          const next = this.readChunkSize(buffer, at);
+          if (next < 0) return this.handOn();
+          at = next;
           this.state = this.remaining === 0 ? 'trailers' : 'chunkData';
           break;
         }
         case 'chunkData': {
           const take = Math.min(this.remaining, buffer.length - at);
           this.remaining -= take;
-          this.events.data(buffer.subarray(at, at + take));
+          this.pieces.push(buffer.subarray(at, at + take));
           at += take;
           if (this.remaining === 0) this.state = 'chunkEnd';
           break;
         }
         case 'chunkEnd': {
-          const line = this.line(buffer, at);
-          if (line === undefined) return;
-          if (line.text !== '') throw new Http1ParseError('a chunk is longer than its size');
-          at = line.next;
+          // The CRLF (or a bare LF) after a chunk's data.
+          const byte = buffer[at];
+          if (byte === 13 && at + 1 === buffer.length) {
+            this.carry(buffer, at, MAX_LINE_BYTES, 'a line of the chunked body');
+            return this.handOn();
+          }
+          if (byte === 10) at += 1;
+          else if (byte === 13 && buffer[at + 1] === 10) at += 2;
+          else throw new Http1ParseError('a chunk is longer than its size');
           this.state = 'chunkSize';
           break;
         }
         case 'trailers': {
           const line = this.line(buffer, at);
-          if (line === undefined) return;
+          if (line === undefined) return this.handOn();
           at = line.next;
           if (line.text === '') this.finish();
           break;
@@ -113,13 +118,54 @@ export class Http1ResponseParser {
           this.keepAlive = false;
           return;
       }
-      // A callback may have ended the exchange (an abort from the sink).
       if ((this.state as State) === 'done' && at < buffer.length) {
         this.trailingBytes = true;
         this.keepAlive = false;
         return;
       }
     }
+    this.handOn();
+  }
+
+  /**
+   * The body pieces read so far, handed on as one: a stream's events arrive several to a chunk, each in its own
+   * chunk of the transfer coding, and one piece per read costs the relay one write instead of one per event. A
+   * single piece is passed as the view it is.
+   */
+  private handOn(): void {
+    const pieces = this.pieces;
+    if (pieces.length === 0) return;
+    this.pieces = [];
+    this.events.data(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
+  }
+
+  /** A chunk-size line read from the bytes (hex digits, then extensions): the index after it, or -1 when incomplete. */
+  private readChunkSize(buffer: Buffer, at: number): number {
+    const newline = buffer.indexOf(10, at);
+    if (newline < 0) {
+      this.carry(buffer, at, MAX_LINE_BYTES, 'a line of the chunked body');
+      return -1;
+    }
+    let index = at;
+    while (index < newline && (buffer[index] === 32 || buffer[index] === 9)) index++;
+    let size = 0;
+    const digitsFrom = index;
+    for (; index < newline; index++) {
+      const digit = hexDigit(buffer[index]);
+      if (digit < 0) break;
+      size = size * 16 + digit;
+    }
+    const digits = index - digitsFrom;
+    while (index < newline && (buffer[index] === 32 || buffer[index] === 9)) index++;
+    // After the size: extensions (";…"), or the line's end (a CR before the LF).
+    const rest = buffer[index];
+    const ended = index === newline || (rest === 13 && index === newline - 1) || rest === 59;
+    if (digits === 0 || digits > 12 || !ended) {
+      const end = newline > at && buffer[newline - 1] === 13 ? newline - 1 : newline;
+      throw new Http1ParseError(`bad chunk size "${buffer.toString('latin1', at, end).split(';', 1)[0].trim().slice(0, 40)}"`);
+    }
+    this.remaining = size;
+    return newline + 1;
   }
 
   /** The connection ended: a body read until the close is complete; anything else was cut short. */
@@ -132,6 +178,7 @@ export class Http1ResponseParser {
   }
 
   private finish(): void {
+    this.handOn();
     this.state = 'done';
     this.events.complete();
   }
@@ -178,7 +225,12 @@ export class Http1ResponseParser {
         const colon = head.indexOf(':', at);
         if (colon <= at || colon > end) throw new Http1ParseError(`a header line without a name: "${head.slice(at, Math.min(end, at + 80))}"`);
         const name = head.slice(at, colon).toLowerCase();
-        const value = head.slice(colon + 1, end).trim();
+        // The value without the whitespace around it, sliced once.
+        let from = colon + 1;
+        let to = end;
+        while (from < to && isBlank(head.charCodeAt(from))) from++;
+        while (to > from && isBlank(head.charCodeAt(to - 1))) to--;
+        const value = head.slice(from, to);
         // Own properties only: a header named "constructor" is not Object.prototype's.
         const previous = Object.hasOwn(headers, name) ? headers[name] : undefined;
         if (previous === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
@@ -232,4 +284,14 @@ function hasToken(value: string | string[], token: string): boolean {
   const text = (Array.isArray(value) ? value.join(',') : value).toLowerCase();
   if (text === token) return true;
   return text.split(',').some((item) => item.trim() === token);
+}
+
+const isBlank = (code: number) => code === 0x20 || code === 0x09;
+
+/** The value of a hex digit's byte, or -1. */
+function hexDigit(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
+  if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
+  return -1;
 }

@@ -143,6 +143,8 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
   }
 }
 
+const UNICODE_ESCAPE = Buffer.from('\\u', 'latin1');
+
 /**
  * The span of `key`'s value in the object at `span` (the last one when repeated, as JSON.parse keeps), or undefined
  * when the object has no such key or `span` is not an object. Keys are compared as bytes: nothing is allocated for
@@ -154,6 +156,7 @@ export function objectFieldSpan(bytes: Buffer, span: ByteSpan, key: string): Byt
   at = skipSpace(bytes, at + 1);
   if (bytes[at] === CLOSE_BRACE) return undefined;
   const wanted = Buffer.from(JSON.stringify(key), 'utf8');
+  const plainWord = /^\w+$/.test(key);
   let found: ByteSpan | undefined;
   for (;;) {
     if (bytes[at] !== QUOTE) throw new JsonScanError(`expected a key at ${at}`);
@@ -168,7 +171,13 @@ export function objectFieldSpan(bytes: Buffer, span: ByteSpan, key: string): Byt
     if (bytes[at] !== COLON) throw new JsonScanError(`expected ":" at ${at}`);
     const start = skipSpace(bytes, at + 1);
     const end = skipValue(bytes, start);
-    if (matches) found = { start, end };
+    if (matches) {
+      found = { start, end };
+      // Repeated keys are rare: when the key occurs no more in the rest of the object, written plainly or (a word's
+      // only other spelling) with \u escapes, this was its last occurrence.
+      const rest = bytes.subarray(end, span.end);
+      if (plainWord && !rest.includes(wanted) && !rest.includes(UNICODE_ESCAPE)) return found;
+    }
     at = skipSpace(bytes, end);
     if (bytes[at] === COMMA) {
       at = skipSpace(bytes, at + 1);

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { headerValue, type RequestHeaders } from './classify';
 import { GatewayError } from './errors';
 
@@ -8,12 +7,9 @@ import { GatewayError } from './errors';
  * page on evil.example resolving to 127.0.0.1) is refused before the token is even looked at.
  */
 export class GatewayAccess {
-  private readonly tokenBytes: Buffer;
   private allowedHosts: ReadonlySet<string> = new Set();
 
-  constructor(token: string) {
-    this.tokenBytes = Buffer.from(token, 'utf8');
-  }
+  constructor(private readonly token: string) {}
 
   /** Call once listening: the Host header must then name this address and port. */
   setAddress(host: string, port: number): void {
@@ -40,12 +36,17 @@ export class GatewayAccess {
   }
 
   /**
-   * A constant-time comparison. Only the length can tell apart wrong tokens, and every token has the same length
-   * (the tw-gw- prefix and 43 base64url characters), so that says nothing an attacker does not already know.
+   * A constant-time comparison: every character is compared, whichever differs. Only the length can tell apart
+   * wrong tokens, and every token has the same length (the tw-gw- prefix and 43 base64url characters), so that says
+   * nothing an attacker does not already know. Done here rather than with crypto.timingSafeEqual, which needs both
+   * as buffers: one allocation and a call into C++ on every request, for 48 characters.
    */
   private matches(given: string): boolean {
-    const bytes = Buffer.from(given, 'utf8');
-    return bytes.length === this.tokenBytes.length && timingSafeEqual(bytes, this.tokenBytes);
+    const token = this.token;
+    if (given.length !== token.length) return false;
+    let difference = 0;
+    for (let index = 0; index < token.length; index++) difference |= given.charCodeAt(index) ^ token.charCodeAt(index);
+    return difference === 0;
   }
 }
 

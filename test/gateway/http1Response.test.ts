@@ -124,11 +124,13 @@ describe('Http1ResponseParser: framing however the bytes are split', () => {
       }
     });
 
-    test(`${name}: body pieces fed in one chunk are views into that chunk, not copies`, () => {
+    test(`${name}: fed in one chunk, the body is handed on in one piece${name.includes('chunked') ? '' : ', a view into that chunk, not a copy'}`, () => {
       const chunk = ownBuffer(text);
       const parsed = parse(chunk);
       assert.equal(parsed.body(), expected.body);
-      assert.ok(parsed.pieces.length >= 1);
+      assert.equal(parsed.pieces.length, 1, 'one data event for the chunk');
+      // Chunk-coded pieces are not contiguous in the chunk: handed on together, they are a copy.
+      if (name.includes('chunked')) return;
       for (const piece of parsed.pieces) {
         assert.equal(piece.buffer, chunk.buffer, 'the piece shares the chunk memory');
         assert.ok(piece.byteOffset >= chunk.byteOffset && piece.byteOffset + piece.length <= chunk.byteOffset + chunk.length);

@@ -82,6 +82,9 @@ describe('objectFieldSpan', () => {
 
   test('a repeated key gives its last value, and an escaped key is compared decoded, as JSON.parse reads them', () => {
     assert.equal(field('{"role":"user","content":"x","role":"assistant"}', 'role'), '"assistant"');
+    const escapedLater = '{"role":"user","content":"x","r\\u006fle":"assistant"}';
+    assert.equal(JSON.parse(escapedLater).role, 'assistant');
+    assert.equal(field(escapedLater, 'role'), '"assistant"');
     const escaped = '{"r\\u006fle":"user","content":"x"}';
     assert.equal(JSON.parse(escaped).role, 'user');
     assert.equal(field(escaped, 'role'), '"user"');
