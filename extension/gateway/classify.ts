@@ -42,6 +42,8 @@ const MAIN_LOOP_MIN_TOOLS = 10;
 const SMALL_MODEL_PATTERN = /haiku/i;
 const LONG_CONTEXT_BETA_PREFIX = 'context-1m-';
 const LONG_CONTEXT_MODEL_SUFFIX = '[1m]';
+/** How Claude Code serialises a user message: role first (the comma makes "user" the whole value). */
+const USER_MESSAGE_OPENING = '{"role":"user",';
 /** Claude Code marks a subagent's first system block with this. */
 const SUBAGENT_MARK = 'cc_is_subagent=true';
 
@@ -199,9 +201,11 @@ function firstSystemText(body: BodyView): string {
  */
 function compactionRequested(body: BodyView): boolean {
   const opensWithPrompt = (message: unknown) => userTexts(message).some((text) => text.trimStart().startsWith(CLAUDE_CODE_COMPACTION_PREFIX));
-  if (body.lastElementField('messages', 'role') === 'user') {
-    return body.lastElementContains('messages', CLAUDE_CODE_COMPACTION_PREFIX) && opensWithPrompt(body.lastElement('messages'));
-  }
+  const inLastMessage = body.lastElementContains('messages', CLAUDE_CODE_COMPACTION_PREFIX);
+  // Claude Code writes "role" first: a last message plainly the user's without the prompt settles it, unparsed. (Only
+  // a body repeating "role" in that message could read otherwise, and then it is routed as the default, agent.main.)
+  if (!inLastMessage && body.lastElementOpensWith('messages', USER_MESSAGE_OPENING)) return false;
+  if (body.lastElementField('messages', 'role') === 'user') return inLastMessage && opensWithPrompt(body.lastElement('messages'));
   if (!body.contains(CLAUDE_CODE_COMPACTION_PREFIX)) return false;
   for (let index = -1; index >= -body.length('messages'); index--) {
     const message = asRecord(body.element('messages', index));

@@ -23,6 +23,8 @@ export interface BodyView {
   lastElementField(key: string, field: string): unknown;
   /** Whether the serialised last element of the top-level array `key` contains `text`. */
   lastElementContains(key: string, text: string): boolean;
+  /** Whether the serialised last element of the top-level array `key` begins with `text` (ASCII), byte for byte. */
+  lastElementOpensWith(key: string, text: string): boolean;
   /** A top-level field's serialised form, for digests (raw bytes as sent, or JSON.stringify of a parsed value). */
   serialized(key: string): string | Buffer | undefined;
   /** The serialised form of one element of a top-level array. */
@@ -110,6 +112,14 @@ export class RawBody implements BodyView {
     return span !== undefined && bytesInclude(this.raw, text, span.start, span.end);
   }
 
+  lastElementOpensWith(key: string, text: string): boolean {
+    const span = this.scan.lastElements.get(key);
+    if (span === undefined || span.end - span.start < text.length) return false;
+    // Compared here, byte by byte: a handful of bytes is not worth a call into Buffer.compare.
+    for (let index = 0; index < text.length; index++) if (this.raw[span.start + index] !== text.charCodeAt(index)) return false;
+    return true;
+  }
+
   serialized(key: string): Buffer | undefined {
     const span = this.scan.values.get(key);
     return span ? this.raw.subarray(span.start, span.end) : undefined;
@@ -187,6 +197,11 @@ export class ParsedBody implements BodyView {
   lastElementContains(key: string, text: string): boolean {
     const last = this.lastElement(key);
     return last !== undefined && JSON.stringify(last).includes(text);
+  }
+
+  lastElementOpensWith(key: string, text: string): boolean {
+    const last = this.lastElement(key);
+    return last !== undefined && JSON.stringify(last).startsWith(text);
   }
 
   serialized(key: string): string | undefined {
