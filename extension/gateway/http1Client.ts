@@ -26,6 +26,8 @@ export interface Http1AgentOptions {
 }
 
 const DEFAULT_KEEP_IDLE_MS = 30_000;
+/** How often idle connections past their time are closed (one is never reused past it, swept or not). */
+const SWEEP_INTERVAL_MS = 1000;
 const DEFAULT_MAX_IDLE_PER_ORIGIN = 256;
 /** A server's keep-alive timeout is trusted minus this, so the gateway never reuses a connection it is closing. */
 const KEEP_ALIVE_MARGIN_MS = 1000;
@@ -42,6 +44,7 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
 export class Http1Agent {
   private readonly idle = new Map<string, Connection[]>();
   private destroyed = false;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly open = new Set<Connection>();
   private readonly keepIdleMs: number;
   private readonly maxIdlePerOrigin: number;
@@ -72,6 +75,7 @@ export class Http1Agent {
   /** Closes every connection, idle or busy: a call still waiting for its answer fails, and is not sent again. */
   destroy(): void {
     this.destroyed = true;
+    clearInterval(this.sweeper);
     for (const connection of [...this.open]) {
       connection.exchange?.abort(new Error('the gateway closed its connections to upstreams'));
       connection.socket.destroy();
@@ -83,9 +87,11 @@ export class Http1Agent {
   take(url: URL, fresh = false): Connection {
     const key = originKey(url);
     const pool = fresh ? undefined : this.idle.get(key);
+    const now = Date.now();
     while (pool?.length) {
       const connection = pool.pop()!;
-      if (!connection.socket.destroyed && !connection.socket.readableEnded) return connection;
+      if (!connection.socket.destroyed && !connection.socket.readableEnded && connection.idleUntil > now) return connection;
+      connection.socket.destroy();
     }
     const connection = new Connection(this, key, url);
     this.open.add(connection);
@@ -101,11 +107,27 @@ export class Http1Agent {
       socket.destroy();
       return;
     }
-    socket.setTimeout(keepMs);
+    // Not a timer per connection (re-armed twice a request): a deadline, and a sweep while any connection waits.
+    connection.idleUntil = Date.now() + keepMs;
     socket.unref();
     if (socket.isPaused()) socket.resume();
     pool.push(connection);
     this.idle.set(connection.key, pool);
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+  }
+
+  /** Closes idle connections past their time; stops sweeping once none is left. */
+  private sweep(): void {
+    const now = Date.now();
+    let waiting = 0;
+    for (const pool of this.idle.values()) {
+      for (const connection of pool.filter((candidate) => candidate.idleUntil <= now)) connection.socket.destroy();
+      waiting += pool.length;
+    }
+    if (waiting === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** The connection closed: forgotten. */
@@ -127,6 +149,10 @@ class Connection {
   exchange: Exchange | undefined;
   /** Whether a response has already been read on this connection. */
   used = false;
+  /** While idle: when it stops being reused (its server's keep-alive timeout, or the agent's). */
+  idleUntil = 0;
+  /** The socket's idle timeout, set again only when a call asks for another. */
+  timeoutMs = 0;
 
   constructor(agent: Http1Agent, readonly key: string, url: URL) {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -175,7 +201,11 @@ class Exchange implements Http1Call {
     const socket = connection.socket;
     socket.ref();
     // Idle, not whole-call: an agent turn may stream for many minutes, but an upstream silent this long is stuck.
-    socket.setTimeout(this.idleTimeoutMs);
+    // Reads and writes restart it; a connection waiting in the pool longer than this is closed when it fires.
+    if (connection.timeoutMs !== this.idleTimeoutMs) {
+      socket.setTimeout(this.idleTimeoutMs);
+      connection.timeoutMs = this.idleTimeoutMs;
+    }
     socket.cork();
     socket.write(this.head, 'latin1');
     socket.write(this.body);

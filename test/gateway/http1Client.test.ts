@@ -455,6 +455,17 @@ describe('Http1Agent', () => {
       assertOk(await run(agent, server.url).done, 'ok 1.0');
     });
 
+    test('keepIdleMs: a connection idle past it is not reused, even before the sweep has closed it', TEST, async () => {
+      const server = await rawServer(answerOk);
+      const agent = agentFor({ keepIdleMs: 40 });
+      assertOk(await run(agent, server.url).done, 'ok 0.0');
+      await delay(80);
+      assert.equal(server.closed.has(0), false, 'not swept yet (the sweep runs once a second)');
+      assertOk(await run(agent, server.url).done, 'ok 1.0');
+      assert.equal(server.connections, 2);
+      await server.until(() => server.closed.has(0), 'the expired connection to close');
+    });
+
     test('maxIdlePerOrigin: connections beyond it are closed when their response completes', TEST, async () => {
       const server = await rawServer(answerOk);
       const agent = agentFor({ maxIdlePerOrigin: 1 });
