@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { Http1Agent, type Http1AgentOptions, type Http1Call } from '../../extension/gateway/http1Client';
+import { closedPort } from '../fakes/streams';
 
 const TEST = { timeout: 5000 };
 
@@ -208,15 +209,6 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const settleLoop = () => delay(30);
 
 const idleError = (ms: number) => Object.assign(new Error(`idle ${ms}`), { idleMs: ms });
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('Http1Agent', () => {
   const cleanups: Array<() => unknown> = [];
@@ -850,32 +842,22 @@ describe('Http1Agent', () => {
       await server.until(() => server.closed.size === 2, 'both pooled connections to close');
     });
 
-    test('closes a busy connection: the call in flight fails', TEST, async () => {
-      const server = await rawServer((request) => request.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\npart'));
-      const agent = agentFor();
-      const running = run(agent, server.url);
-      await running.firstData;
-      agent.destroy();
-      const outcome = await running.done;
-      assert.ok(outcome.error, 'an error');
-      assert.equal(outcome.ends, 0);
-      await server.until(() => server.closed.has(0), 'the server to see the close');
-    });
-
-    test(
-      'closes a busy connection reading a body until the close: the call fails rather than ending as if complete',
-      TEST,
-      async () => {
-        const server = await rawServer((request) => request.socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npart'));
+    for (const [framing, head] of [
+      ['a Content-Length body', 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'],
+      ['a body read until the close', 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n'],
+    ]) {
+      test(`closes a busy connection reading ${framing}: the call fails rather than ending as if complete`, TEST, async () => {
+        const server = await rawServer((request) => request.socket.write(`${head}part`));
         const agent = agentFor();
         const running = run(agent, server.url);
         await running.firstData;
         agent.destroy();
         const outcome = await running.done;
-        assert.equal(outcome.ends, 0, 'a truncated body is not reported as complete');
         assert.ok(outcome.error, 'an error');
-      },
-    );
+        assert.equal(outcome.ends, 0, 'a truncated body is not reported as complete');
+        await server.until(() => server.closed.has(0), 'the server to see the close');
+      });
+    }
 
     test(
       'a call waiting for its answer on a reused connection fails at destroy(), and is not sent again',

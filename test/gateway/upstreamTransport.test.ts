@@ -8,9 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { EndpointConfig } from '../../extension/router/config';
 import { Ledger } from '../../extension/router/ledger/ledger';
@@ -29,21 +28,13 @@ import {
   TempDirs,
   type GatewayHarness,
 } from './helpers/gatewayFixtures';
+import { closedPort } from '../fakes/streams';
 
 /** A config whose client-model endpoint (frontier, Anthropic) is `endpoint`. */
 function configWith(endpoint: Partial<EndpointConfig> & { baseUrl: string }) {
   const tiers = fakeTiers({ anthropic: endpoint.baseUrl, ollama: 'http://127.0.0.1:9' });
   tiers.frontier = [{ provider: 'anthropic', model: CLIENT_MODEL, ...endpoint }];
   return gatewayConfig(tiers);
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const TLS_FIXTURES = join(__dirname, '..', 'fixtures', 'tls');
