@@ -103,7 +103,10 @@ export class Http1Agent {
     const socket = connection.socket;
     const keepMs = Math.min(this.keepIdleMs, parser.keepAliveTimeoutMs === undefined ? Infinity : parser.keepAliveTimeoutMs - KEEP_ALIVE_MARGIN_MS);
     const pool = this.idle.get(connection.key) ?? [];
-    if (!parser.keepAlive || parser.trailingBytes || keepMs <= 0 || socket.destroyed || socket.readableEnded || pool.length >= this.maxIdlePerOrigin) {
+    // Bytes of the request still unsent: the upstream answered before reading all of it, and the two sides of the
+    // connection no longer agree where the next request starts.
+    const unsent = socket.writableLength > 0;
+    if (!parser.keepAlive || parser.trailingBytes || unsent || keepMs <= 0 || socket.destroyed || socket.readableEnded || pool.length >= this.maxIdlePerOrigin) {
       socket.destroy();
       return;
     }

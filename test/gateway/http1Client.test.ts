@@ -458,6 +458,32 @@ describe('Http1Agent', () => {
       await server.until(() => server.closed.has(0), 'the expired connection to close');
     });
 
+    test('an answer that comes before the request was all sent: that connection is closed, not reused', TEST, async () => {
+      // Answers on a connection's first bytes, then reads no further: 8 MB cannot all be sent meanwhile.
+      const sockets: Socket[] = [];
+      const server = createServer((socket) => {
+        sockets.push(socket);
+        socket.on('error', () => {});
+        socket.once('data', () => {
+          socket.pause();
+          socket.write('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 7\r\n\r\ntoo big');
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => {
+        for (const socket of sockets) socket.destroy();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      });
+      const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`);
+      const agent = agentFor();
+      const first = await run(agent, url, { body: Buffer.alloc(8 * 1024 * 1024, 0x61) }).done;
+      assert.equal(first.status, 413);
+      assert.equal(first.ends, 1);
+      const second = await run(agent, url, { body: 'small' }).done;
+      assert.equal(second.status, 413);
+      assert.equal(sockets.length, 2, 'the second request went on a new connection');
+    });
+
     test('maxIdlePerOrigin: connections beyond it are closed when their response completes', TEST, async () => {
       const server = await rawServer(answerOk);
       const agent = agentFor({ maxIdlePerOrigin: 1 });
