@@ -90,7 +90,7 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
     return decided('agent.compaction', `last user message "${CLAUDE_CODE_COMPACTION_PREFIX}…" (/compact)`);
   }
   if (headers['x-claude-code-agent-id'] !== undefined) return decided('agent.subagent', 'header x-claude-code-agent-id');
-  if (claudeCode && body.fieldContains('system', SUBAGENT_MARK) && firstSystemText(body).includes(SUBAGENT_MARK)) {
+  if (claudeCode && subagentMarked(body)) {
     return decided('agent.subagent', `first system block ${SUBAGENT_MARK}`);
   }
   if (claudeCode && toolCount === 0 && !thinking()) {
@@ -185,6 +185,16 @@ function longContextBetaOf(headers: RequestHeaders): string | undefined {
     return value.slice(at, end < 0 ? undefined : end).trim();
   }
   return undefined;
+}
+
+/**
+ * Whether the first system block carries Claude Code's subagent mark. Only that block's bytes are searched (a line
+ * of about 100 bytes, where the whole system prompt runs to 15 KB), and it is parsed only when they hold the mark.
+ */
+function subagentMarked(body: BodyView): boolean {
+  const firstBlock = body.serializedElement('system', 0);
+  const mayHold = firstBlock !== undefined ? firstBlock.includes(SUBAGENT_MARK) : body.fieldContains('system', SUBAGENT_MARK);
+  return mayHold && firstSystemText(body).includes(SUBAGENT_MARK);
 }
 
 function firstSystemText(body: BodyView): string {
