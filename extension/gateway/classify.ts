@@ -103,25 +103,36 @@ function classifyMessages(headers: RequestHeaders, body: BodyView, client: Agent
   const longContextBeta = longContextBetaOf(headers);
   if (longContextBeta) return decided('agent.longContext', `header anthropic-beta ${longContextBeta} ([1m] model)`);
   if (model.endsWith(LONG_CONTEXT_MODEL_SUFFIX)) return decided('agent.longContext', `model suffix ${LONG_CONTEXT_MODEL_SUFFIX}`);
-  if (toolCount >= MAIN_LOOP_MIN_TOOLS) {
-    // The reason is spelt out when read (after the request has left): only it needs the cache_control search.
-    let reason: string | undefined;
-    return {
-      kind: 'agent.main',
-      client,
-      get reason() {
-        if (reason === undefined) {
-          // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones).
-          const cached = body.fieldContains('system', '"cache_control"') || body.fieldContains('tools', '"cache_control"');
-          const extras = thinking() ? (cached ? ', thinking, cache_control' : ', thinking') : cached ? ', cache_control' : '';
-          reason = `${toolCount} tools${extras} (main loop) → agent.main`;
-        }
-        return reason;
-      },
-    };
-  }
+  // The reason is spelt out when read (after the request has left): only it needs the cache_control search.
+  if (toolCount >= MAIN_LOOP_MIN_TOOLS) return new MainLoopTurn(client, body, toolCount, thinking);
   if (thinking()) return decided('agent.thinking', 'thinking enabled outside the main loop');
   return decided('agent.main', 'no agent signal (default)');
+}
+
+/**
+ * A main-loop turn, its reason spelt out when first read. A class rather than an object literal with a getter:
+ * V8 builds such a literal on its slow path, about twenty times slower, and this is made on every main turn.
+ */
+class MainLoopTurn implements Classification {
+  readonly kind = 'agent.main';
+  private spelt: string | undefined;
+
+  constructor(
+    readonly client: AgentClient,
+    private readonly body: BodyView,
+    private readonly toolCount: number,
+    private readonly thinking: () => boolean,
+  ) {}
+
+  get reason(): string {
+    if (this.spelt === undefined) {
+      // Breakpoints on the system prompt or the tools (where Claude Code puts its long-lived ones).
+      const cached = this.body.fieldContains('system', '"cache_control"') || this.body.fieldContains('tools', '"cache_control"');
+      const extras = this.thinking() ? (cached ? ', thinking, cache_control' : ', thinking') : cached ? ', cache_control' : '';
+      this.spelt = `${this.toolCount} tools${extras} (main loop) → agent.main`;
+    }
+    return this.spelt;
+  }
 }
 
 interface CodexTurnMetadata {

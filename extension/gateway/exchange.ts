@@ -5,7 +5,7 @@ import { outputLimitParam } from '../providers/openaiCompatible';
 import { describeViolation, findCapViolation } from '../router/budget';
 import { endpointBaseUrl, isLocalEndpoint, type TierwiseConfig } from '../router/config';
 import type { SpendTotals } from '../router/ledger/records';
-import { asRecord, classify } from './classify';
+import { asRecord, classify, type AgentTaskKind, type Classification } from './classify';
 import { GatewayError } from './errors';
 import { quickInputEstimate, type QuickEstimate } from './estimate';
 import { withModel } from './jsonSpans';
@@ -32,6 +32,84 @@ function totalsForPlanning(runtime: GatewayRuntime, config: TierwiseConfig): Spe
   return runtime.planningCache.uncappedTotals;
 }
 
+
+/**
+ * One turn as routing and the ledger read it: its estimates and request id are worked out when first read (routing
+ * reads the estimates and the output cap only for context windows, caps and translation; otherwise the decision
+ * record does, after the request has left). Classes rather than object literals with getters, which V8 builds on
+ * its slow path, about twenty times slower, on every request.
+ */
+class Turn implements PlanInput {
+  private estimate: QuickEstimate | undefined;
+  private id: string | undefined;
+
+  constructor(
+    readonly kind: AgentTaskKind,
+    readonly ingress: IngressProtocol,
+    readonly clientModel: string | undefined,
+    readonly stickyEndpointId: string | undefined,
+    readonly canTranslate: PlanInput['canTranslate'],
+    readonly body: RawBody,
+  ) {}
+
+  private estimated(): QuickEstimate {
+    return (this.estimate ??= quickInputEstimate(this.ingress, this.body.raw.length, this.body));
+  }
+
+  get estInputTokens(): number {
+    return this.estimated().budgetTokens;
+  }
+
+  get contextInputTokens(): number {
+    return this.estimated().contextTokens;
+  }
+
+  get requestedMaxOutputTokens(): number | undefined {
+    return requestedMaxOutputTokens(this.ingress, this.body);
+  }
+
+  /** Made when first needed: a reservation, or the ledger records written after the answer. */
+  get requestId(): string {
+    return (this.id ??= randomUUID());
+  }
+}
+
+/** A routed turn from its decision to its settlement. */
+class TurnState implements ExchangeState {
+  readonly notes: string[] = [];
+  announced = false;
+  finished = false;
+  settled = false;
+  abortReason?: string;
+
+  constructor(
+    private readonly turn: Turn,
+    readonly config: TierwiseConfig,
+    readonly classification: Classification,
+    readonly plan: RoutedPlan,
+    readonly reservationId: string | undefined,
+    readonly startedAt: number,
+    readonly sessionKey: string,
+    readonly stream: string | undefined,
+    public prefix: PrefixDigest | undefined,
+  ) {}
+
+  get requestId(): string {
+    return this.turn.requestId;
+  }
+
+  get ingress(): IngressProtocol {
+    return this.turn.ingress;
+  }
+
+  get body(): RawBody {
+    return this.turn.body;
+  }
+
+  get estInputTokens(): number {
+    return this.turn.estInputTokens;
+  }
+}
 
 export function requestedMaxOutputTokens(ingress: IngressProtocol, body: BodyView): number | undefined {
   const value = ingress === 'anthropic' ? body.get('max_tokens') : ingress === 'openaiChat' ? (body.get('max_completion_tokens') ?? body.get('max_tokens')) : body.get('max_output_tokens');
@@ -64,29 +142,8 @@ export async function runChatExchange(
     sessionKey = prefixSessionKey(prefix).key;
   }
   const stream = streamOf(classification.kind, headers);
-  // Estimated when first read: routing reads the estimates and the output cap only for context windows, caps and
-  // translation; otherwise the decision record does, after the request has left.
-  let estimate: QuickEstimate | undefined;
-  const estimated = () => (estimate ??= quickInputEstimate(ingress, body.raw.length, body));
-  const planInput: PlanInput = {
-    kind: classification.kind,
-    ingress,
-    clientModel,
-    get estInputTokens() {
-      return estimated().budgetTokens;
-    },
-    get contextInputTokens() {
-      return estimated().contextTokens;
-    },
-    get requestedMaxOutputTokens() {
-      return requestedMaxOutputTokens(ingress, body);
-    },
-    stickyEndpointId: stream ? runtime.sessions.stickyEndpoint(sessionKey, stream) : undefined,
-    canTranslate: runtime.canTranslate,
-  };
-  // Made when first needed: a reservation, or the ledger records written after the answer.
-  let requestId: string | undefined;
-  const requestIdOf = () => (requestId ??= randomUUID());
+  const turn = new Turn(classification.kind, ingress, clientModel, stream ? runtime.sessions.stickyEndpoint(sessionKey, stream) : undefined, runtime.canTranslate, body);
+  const planInput: PlanInput = turn;
   const who = `${classification.kind} [${classification.client}]`;
 
   // Plan and reserve: under the ledger lock the caps are checked against every process's spend.
@@ -108,7 +165,7 @@ export async function runChatExchange(
     const routed: RoutedPlan = plan;
     // A reservation holds spend against caps: a free call, or a config with no cap at all, has nothing to hold it against.
     if (!capsConfigured(config.budgets) || routed.worstCaseUsd <= 0) break;
-    const reserved = await runtime.ledger.reserve({ requestId: requestIdOf(), tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
+    const reserved = await runtime.ledger.reserve({ requestId: turn.requestId, tier: routed.tier, amountUsd: routed.worstCaseUsd }, (fresh) =>
       findCapViolation(fresh, config.budgets, routed.tier, routed.worstCaseUsd),
     );
     if (reserved.ok) {
@@ -122,28 +179,7 @@ export async function runChatExchange(
         : replanned;
   }
 
-  const state: ExchangeState = {
-    get requestId() {
-      return requestIdOf();
-    },
-    config,
-    ingress,
-    classification,
-    plan,
-    reservationId,
-    get estInputTokens() {
-      return estimated().budgetTokens;
-    },
-    startedAt: runtime.now(),
-    sessionKey,
-    stream,
-    body,
-    prefix,
-    notes: [],
-    announced: false,
-    finished: false,
-    settled: false,
-  };
+  const state = new TurnState(turn, config, classification, plan, reservationId, runtime.now(), sessionKey, stream, prefix);
   if (plan.downgrade) {
     // Never silent: a downgraded main turn changes the model the user is talking to.
     runtime.log(`${who}: downgraded ${plan.downgrade.from} → ${plan.downgrade.to} because ${plan.downgrade.because} (${plan.endpoint.model})`);

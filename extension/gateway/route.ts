@@ -215,31 +215,52 @@ const planOf = (computed: ComputedPlan): RoutePlan => (computed.kind === 'route'
 
 /** A routed plan for `candidate`; its worst-case price, output cap and reason are worked out when first read. */
 function shapePlan(input: PlanInput, config: TierwiseConfig, candidate: Candidate, why: string[], sticky: boolean): RoutedPlan {
-  const upstreamProtocol = upstreamProtocolFor(candidate.endpoint, input.ingress, candidate.clientModelRoute);
-  const passThrough = upstreamProtocol === input.ingress;
-  let maxOutputTokens: number | undefined;
-  let worstCaseUsd: number | undefined;
-  let reason: string | undefined;
-  return {
-    kind: 'route',
-    tier: candidate.tier,
-    endpoint: candidate.endpoint,
-    upstreamProtocol,
-    passThrough,
-    clientModelRoute: candidate.clientModelRoute,
-    // Read before sending only for a translated request or a cap; a pass-through reads it after the request has left.
-    get maxOutputTokens() {
-      return (maxOutputTokens ??= outputTokensFor(input.requestedMaxOutputTokens, candidate.endpoint, passThrough));
-    },
-    // Priced when first read: with no cap set, only the log and the decision record read it.
-    get worstCaseUsd() {
-      return (worstCaseUsd ??= worstCaseCostUsd(candidate.endpoint, input.estInputTokens, this.maxOutputTokens, config));
-    },
-    get reason() {
-      return (reason ??= why.join('; '));
-    },
-    sticky,
-  };
+  return new ShapedPlan(input, config, candidate, why, sticky);
+}
+
+/**
+ * A class rather than an object literal with getters: V8 builds such a literal on its slow path, about twenty times
+ * slower, and a plan is made for every request.
+ */
+class ShapedPlan implements RoutedPlan {
+  readonly kind = 'route';
+  readonly tier: TierName;
+  readonly endpoint: EndpointConfig;
+  readonly upstreamProtocol: WireProtocol;
+  readonly passThrough: boolean;
+  readonly clientModelRoute: boolean;
+  downgrade?: RoutedPlan['downgrade'];
+  private outputCap: number | undefined;
+  private worstCase: number | undefined;
+  private joined: string | undefined;
+
+  constructor(
+    private readonly input: PlanInput,
+    private readonly config: TierwiseConfig,
+    candidate: Candidate,
+    private readonly why: string[],
+    readonly sticky: boolean,
+  ) {
+    this.tier = candidate.tier;
+    this.endpoint = candidate.endpoint;
+    this.clientModelRoute = candidate.clientModelRoute;
+    this.upstreamProtocol = upstreamProtocolFor(candidate.endpoint, input.ingress, candidate.clientModelRoute);
+    this.passThrough = this.upstreamProtocol === input.ingress;
+  }
+
+  /** Read before sending only for a translated request or a cap; a pass-through reads it after the request has left. */
+  get maxOutputTokens(): number {
+    return (this.outputCap ??= outputTokensFor(this.input.requestedMaxOutputTokens, this.endpoint, this.passThrough));
+  }
+
+  /** Priced when first read: with no cap set, only the log and the decision record read it. */
+  get worstCaseUsd(): number {
+    return (this.worstCase ??= worstCaseCostUsd(this.endpoint, this.input.estInputTokens, this.maxOutputTokens, this.config));
+  }
+
+  get reason(): string {
+    return (this.joined ??= this.why.join('; '));
+  }
 }
 
 /** The plan, and for a route what a template needs to make the same route again. */
@@ -314,7 +335,8 @@ function computePlan(input: PlanInput, config: TierwiseConfig, state: PlanState)
       const sticky = stickyFirst.sticky && candidate === stickyFirst.pick;
       const plan = shape(candidate, [...reasons, `${capText} → downgraded ${primary.tier} → ${lower}`], sticky);
       if (!findCapViolation(state.totals, config.budgets, lower, plan.worstCaseUsd)) {
-        return { kind: 'route', plan: { ...plan, downgrade: { from: primary.tier, to: lower, because: capText } }, candidate, reasons: [], sticky, downgrade: true };
+        plan.downgrade = { from: primary.tier, to: lower, because: capText };
+        return { kind: 'route', plan, candidate, reasons: [], sticky, downgrade: true };
       }
     }
   }
