@@ -37,9 +37,9 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
  * leaves in one write as soon as it is sent, and the answer is parsed as it arrives (Http1ResponseParser): on
  * loopback nothing hides a client library's own cost, and this is the gateway's request path.
  *
- * A connection is reused only after a complete response that allows it. A reused connection the server closed
- * just as the request went out (a keep-alive race) is retried once on a new connection when not a byte of answer
- * had arrived: the server had closed it before reading the request.
+ * A connection is reused only after a complete response that allows it, with the request sent in full. A reused
+ * connection the server closed just as the request went out (a keep-alive race, its idle timeout as a rule) is
+ * retried once on a new connection when not a byte of answer had arrived.
  */
 export class Http1Agent {
   private readonly idle = new Map<string, Connection[]>();
