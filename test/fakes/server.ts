@@ -157,9 +157,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+/** The whole body, or undefined when the client closed the connection before sending all of it. */
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+  } catch {
+    return undefined;
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -289,6 +294,8 @@ export async function startFakeServer<U>(dialect: WireDialect<U>, options: FakeS
     const method = request.method ?? 'GET';
     const path = request.url ?? '/';
     const rawBody = await readBody(request);
+    // An incomplete request (the connection closed mid-body) is not a request: nothing to record or answer.
+    if (rawBody === undefined) return;
     const body = parseJson(rawBody);
     if (path.startsWith(CONTROL_PREFIX)) return handleControl(path, body, response);
 

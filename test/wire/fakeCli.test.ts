@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -88,5 +89,20 @@ describe('fake provider CLI', () => {
 
     await control(started.url, 'reset', {});
     assert.deepEqual(await control(started.url, 'requests'), []);
+  });
+
+  test('a client that hangs up halfway through its body is not a request: nothing recorded, and the fake serves on', async () => {
+    const { port } = new URL(started.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"claude-a",');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(child.exitCode, null, 'the fake is still running');
+    assert.deepEqual(await control(started.url, 'requests'), []);
+    const endpoint: EndpointConfig = { provider: 'anthropic', model: 'claude-a', baseUrl: started.baseUrl };
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }], maxOutputTokens: 16, timeoutMs: 5_000 };
+    assert.equal((await drain(providers('anthropic').stream(endpoint, request, 'sk-ant-cli'))).text, 'default words');
   });
 });

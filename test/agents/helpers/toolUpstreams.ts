@@ -196,7 +196,11 @@ async function startToolUpstream(dialect: Dialect, options: ToolUpstreamOptions 
 
   const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+    } catch {
+      return; // the client closed the connection mid-body: not a request
+    }
     const rawBody = Buffer.concat(chunks).toString('utf8');
     let body: unknown;
     try {
